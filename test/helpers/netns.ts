@@ -1,0 +1,108 @@
+/**
+ * Network namespaces for tests that run real DHCP servers and clients. Every
+ * namespace is made by the test, has no route out, and is deleted after.
+ * Names carry the test's pid so parallel test files never collide.
+ */
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Why namespace tests cannot run here, or null when they can (root, iproute2, netns support). */
+export function netnsUnavailableReason(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root to create network namespaces (CI runs as root)';
+  if (!existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/usr/bin/ip')) return 'needs iproute2 (`ip`)';
+  const probe = `nbt-probe-${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe' });
+    return null;
+  } catch (error) {
+    return `cannot create network namespaces: ${(error as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** Whether a program is installed (for skip messages). */
+export function hasProgram(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function ip(...args: string[]): string {
+  return execFileSync('ip', args, { stdio: 'pipe', encoding: 'utf8' });
+}
+
+/** Runs a command inside a namespace and returns its stdout; throws with stderr on failure. */
+export function nsExec(namespace: string, command: string, args: string[], options: { timeoutMs?: number; input?: string } = {}): string {
+  return execFileSync('ip', ['netns', 'exec', namespace, command, ...args], {
+    stdio: 'pipe',
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 30_000,
+    input: options.input,
+  });
+}
+
+/** Starts a long-running process inside a namespace. The caller ends it by PID (see stopProcess). */
+export function nsSpawn(namespace: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn('ip', ['netns', 'exec', namespace, command, ...args], { stdio: 'pipe', ...options });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. Only for processes this test started. */
+export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface VethLab {
+  /** Namespace of the server side. */
+  server: string;
+  /** Namespace of the client side. */
+  client: string;
+  serverIf: string;
+  clientIf: string;
+  destroy(): void;
+}
+
+/**
+ * Two namespaces joined by one veth pair, the server end addressed
+ * `serverCidr` (e.g. 10.71.0.1/24), the client end unaddressed (a DHCP client
+ * configures it) unless `clientCidr` is given. No other link, no route out.
+ */
+export function createVethLab(tag: string, serverCidr: string, clientCidr?: string): VethLab {
+  const server = `nbt-${tag}-s-${process.pid}`;
+  const client = `nbt-${tag}-c-${process.pid}`;
+  const lab: VethLab = {
+    server,
+    client,
+    serverIf: 'nbs0',
+    clientIf: 'nbc0',
+    destroy: () => {
+      for (const namespace of [server, client]) {
+        try { ip('netns', 'del', namespace); } catch { /* already gone */ }
+      }
+    },
+  };
+  try {
+    ip('netns', 'add', server);
+    ip('netns', 'add', client);
+    for (const namespace of [server, client]) {
+      ip('-n', namespace, 'link', 'set', 'lo', 'up');
+      nsExec(namespace, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    }
+    ip('-n', server, 'link', 'add', lab.serverIf, 'type', 'veth', 'peer', 'name', lab.clientIf, 'netns', client);
+    ip('-n', server, 'addr', 'add', serverCidr, 'dev', lab.serverIf);
+    ip('-n', server, 'link', 'set', lab.serverIf, 'up');
+    if (clientCidr) ip('-n', client, 'addr', 'add', clientCidr, 'dev', lab.clientIf);
+    ip('-n', client, 'link', 'set', lab.clientIf, 'up');
+  } catch (error) {
+    lab.destroy();
+    throw error;
+  }
+  return lab;
+}
