@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // Interop, e2e and reliability tests create network namespaces and spawn real
-// clients; they run in their own files so vitest's file-level parallelism keeps
-// them isolated (every file uses its own namespace names and subnet).
+// clients; every file uses its own namespace names (with its pid) and subnet,
+// so files may run side by side. Two workers: the machines have two cores.
+const jsonReport = process.env.NETBOOT_VITEST_JSON;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -11,5 +13,6 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
   },
 });
