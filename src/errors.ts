@@ -2,7 +2,7 @@
  * Every error code netboot reports, in one place. Codes are stable (scripts
  * and docs refer to them); messages say what happened and what to do.
  * test/unit/errors.test.ts checks that each code is unique and documented in
- * README.md.
+ * docs/errors.md.
  */
 
 export const ERROR_CODES = {
@@ -16,9 +16,15 @@ export const ERROR_CODES = {
   // State
   NETBOOT_ERR_STATE_WRITE: 'a state file (leases, boot-once) could not be written',
   NETBOOT_ERR_STATE_CORRUPT: 'a state file was damaged; complete records were kept and a copy saved',
+  // Services and the supervisor
+  NETBOOT_ERR_SERVICE_START: 'a service could not be created or started for a reason other than binding',
+  NETBOOT_ERR_SERVICE_CRASHED: 'a running service failed; the supervisor restarts it with backoff',
+  NETBOOT_ERR_INTERNAL: 'an unexpected exception reached the top of the process (a bug); netboot exits rather than limp on',
   // CLI
   NETBOOT_ERR_USAGE: 'the command line is wrong',
   NETBOOT_ERR_NOT_FOUND: 'the named host, file or MAC is not known',
+  NETBOOT_ERR_API: 'the running server refused or failed an API call (wrong token, host unknown to it)',
+  NETBOOT_ERR_INIT_MISSING: 'a boot loader `netboot init` should copy is not installed (the message names the Debian package)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,7 +9,10 @@ import type { z } from 'zod';
 import { crossCheck, type PathIssue } from './cross-checks.js';
 import { formatPath, type ConfigIssue } from './issues.js';
 import { locate } from './locate.js';
+import { closestName } from './suggest.js';
+import { keysAt, sectionsWithKey } from './schema-keys.js';
 import { resolveConfig } from './resolve.js';
+import { echoesDroppedValue, messageToOriginal, salvage, toOriginal } from './salvage.js';
 import { configSchema } from './schema.js';
 import type { Config } from './types.js';
 
@@ -56,11 +59,8 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     };
   }
 
-  const parsed = configSchema.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    return { ok: false, issues: sortIssues(parsed.error.issues.flatMap((issue) => schemaIssue(issue, at))) };
-  }
-
+  const data: unknown = document.toJS() ?? {};
+  const parsed = configSchema.safeParse(data);
   const templates = new Map<string, string | null>();
   const readTemplate = (path: string): string | null => {
     if (!templates.has(path)) {
@@ -72,11 +72,26 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     }
     return templates.get(path)!;
   };
-  const problems: PathIssue[] = crossCheck(parsed.data, {
-    configDir: dirname(file),
-    missingFiles: options.allowMissing ? 'warning' : 'error',
-    readTemplate,
-  });
+  const crossCheckOptions = { configDir: dirname(file), missingFiles: options.allowMissing ? ('warning' as const) : ('error' as const), readTemplate };
+
+  if (!parsed.success) {
+    const schemaIssues = parsed.error.issues.flatMap((issue) => schemaIssue(issue, at, data));
+    // Run the cross-checks on what the schema accepted, so every mistake is listed in one run.
+    const salvaged = salvage(data);
+    if (salvaged !== null) {
+      const schemaPaths = new Set(schemaIssues.map((issue) => issue.path));
+      // "a profile needs a kernel" about an object holding a misspelt key is an echo of the typo.
+      for (const issue of parsed.error.issues) if (issue.code === 'unrecognized_keys') schemaPaths.add(formatPath(issue.path));
+      for (const problem of crossCheck(salvaged.raw, crossCheckOptions)) {
+        const path = toOriginal(problem.path, salvaged.indexMaps);
+        if (echoesDroppedValue(path, salvaged.droppedValues) || schemaPaths.has(formatPath(path))) continue;
+        schemaIssues.push(at(problem.severity, path, messageToOriginal(problem.message, salvaged.indexMaps), problem.atKey));
+      }
+    }
+    return { ok: false, issues: sortIssues(schemaIssues) };
+  }
+
+  const problems: PathIssue[] = crossCheck(parsed.data, crossCheckOptions);
   const issues = sortIssues(problems.map((problem) => at(problem.severity, problem.path, problem.message, problem.atKey)));
   const errors = issues.filter((issue) => issue.severity === 'error');
   if (errors.length > 0) return { ok: false, issues };
@@ -85,57 +100,68 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 
 type Locator = (severity: ConfigIssue['severity'], path: readonly PropertyKey[], message: string, atKey?: boolean) => ConfigIssue;
 
-function schemaIssue(issue: z.core.$ZodIssue, at: Locator): ConfigIssue[] {
+function schemaIssue(issue: z.core.$ZodIssue, at: Locator, data: unknown): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => at('error', [...issue.path, key], `unknown key "${key}"${suggest(key)}`, true));
+    return issue.keys.map((key) => at('error', [...issue.path, key], `unknown key "${key}"${suggest(key, issue.path)}`, true));
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return [at('error', issue.path, 'required')];
+  // zod leaves the input out of its issues, so look at the document for what the user wrote.
+  const value = valueAt(data, issue.path);
+  if (issue.code === 'invalid_type') {
+    if (value === undefined) return [at('error', issue.path, 'required')];
+    const hint = issue.expected === 'number' && typeof value === 'string' && /^\d+$/.test(value) ? ` (write ${value} without quotes)` : '';
+    return [at('error', issue.path, `expected ${article(issue.expected)}, got ${describeValue(value)}${hint}`)];
+  }
+  if (issue.code === 'invalid_value') {
+    const options = issue.values.map(String);
+    const near = typeof value === 'string' ? closestName(value, options) : null;
+    return [at('error', issue.path, `invalid value ${JSON.stringify(value)}${near === null ? '' : ` (did you mean "${near}"?)`}; one of: ${options.join(', ')}`)];
+  }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && /^Too (small|big)/.test(issue.message)) {
+    const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    if (issue.origin === 'string' && issue.code === 'too_small' && bound === 1) return [at('error', issue.path, 'must not be empty')];
+    if (issue.origin === 'array' && issue.code === 'too_small') return [at('error', issue.path, `needs at least ${bound} entr${bound === 1 ? 'y' : 'ies'}`)];
+    return [at('error', issue.path, `${describeValue(value)} is too ${issue.code === 'too_small' ? 'small' : 'big'} (${issue.code === 'too_small' ? 'at least' : 'at most'} ${bound})`)];
   }
   if (issue.code === 'invalid_union') {
-    // zod reports every branch; the first branch's own message is the useful one.
-    const first = issue.errors[0]?.[0];
-    if (first) return schemaIssue({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue, at);
+    // zod reports every branch; show the branch that got furthest (not "expected string" for a list with one bad entry).
+    const branches = issue.errors.filter((errors) => errors.length > 0);
+    const best = branches.find((errors) => !errors.every((error) => error.code === 'invalid_type' && error.path.length === 0)) ?? branches[0];
+    if (best) return best.flatMap((error) => schemaIssue({ ...error, path: [...issue.path, ...error.path] } as z.core.$ZodIssue, at, data));
   }
   return [at('error', issue.path, issue.message)];
 }
 
-const KNOWN_KEYS = [
-  'server', 'address', 'interface', 'dhcp', 'mode', 'listen', 'port', 'clientPort', 'proxyPort', 'subnet', 'pool', 'router', 'dns', 'domain',
-  'leaseTime', 'offerHold', 'declineHold', 'leaseFile', 'subnets', 'bootUnknownNonPxe', 'tftp', 'enabled', 'root', 'portRange', 'blksizeMax',
-  'windowsizeMax', 'timeout', 'retries', 'maxTransfers', 'maxTransfersPerClient', 'cacheBytes', 'stripLeadingSlash', 'blksizeMaxByFirmware',
-  'http', 'baseUrl', 'trees', 'apiToken', 'requestTimeout', 'keepAliveTimeout', 'bootloaders', 'profiles', 'loader', 'kernel', 'initrd',
-  'cmdline', 'kickstart', 'localboot', 'vars', 'description', 'hosts', 'name', 'mac', 'ip', 'profile', 'once', 'tftpBlksizeMax',
-  'defaultProfile', 'state', 'dir', 'log', 'level',
-];
-
-/** ` (did you mean "leaseTime"?)` for a near miss in case or one or two letters. */
-function suggest(key: string): string {
-  const lower = key.toLowerCase();
-  let best: string | null = null;
-  let bestDistance = 3;
-  for (const known of KNOWN_KEYS) {
-    const distance = known.toLowerCase() === lower ? 0 : editDistance(lower, known.toLowerCase());
-    if (distance < bestDistance) {
-      best = known;
-      bestDistance = distance;
-    }
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let node = data;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
   }
-  return best === null ? '' : ` (did you mean "${best}"?)`;
+  return node;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
+function article(type: string): string {
+  const words: Record<string, string> = { string: 'text', number: 'a number', boolean: 'true or false', object: 'a mapping (key: value)', array: 'a list', int: 'a whole number' };
+  return words[type] ?? type;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the text ${JSON.stringify(value)}`;
+  return JSON.stringify(value);
+}
+
+/**
+ * ` (did you mean "leaseTime"?)` for a near miss among the keys allowed where
+ * the unknown one is; else ` (belongs under "dhcp")` when it is a key of another section.
+ */
+function suggest(key: string, path: readonly PropertyKey[]): string {
+  const best = closestName(key, keysAt(path));
+  if (best !== null) return ` (did you mean "${best}"?)`;
+  const home = sectionsWithKey(key);
+  return home.length > 0 ? ` ("${key}" belongs under ${home.map((section) => `"${section}"`).join(' or ')})` : '';
 }
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {

@@ -1,6 +1,306 @@
-// Placeholder until the DHCP service lands (issue 4): the supervisor imports this factory.
-import type { ServiceFactory } from '../supervisor/service.js';
+/**
+ * The DHCP service: sockets in, state machine (server.ts or proxy.ts), lease
+ * journal, replies out. Bad input never leaves this file as an exception: a
+ * packet that does not decode is counted by reason and dropped.
+ *
+ * Order of an ACK: the table changes at once (so a racing request sees it),
+ * the lease is appended to the journal, and the ACK goes out only after the
+ * group commit's fdatasync; a lease that cannot be persisted is rolled back
+ * and not ACKed (the client retries).
+ */
+import type { RemoteInfo } from 'node:dgram';
+import type { Config } from '../config/types.js';
+import { formatIpv4 } from '../net/ipv4.js';
+import type { LeaseView } from '../runtime/lease-view.js';
+import type { Service, ServiceContext, ServiceFactory } from '../supervisor/service.js';
+import { messageTypeName } from './codec/constants.js';
+import { DecodeError } from './codec/errors.js';
+import { decodePacket, encodePacket, messageTypeOf } from './codec/packet.js';
+import type { Exchange } from './exchange.js';
+import { IpxeHandoutMemory } from './ipxe-memory.js';
+import { LeaseTable } from './leases/lease-table.js';
+import { LeaseJournal } from './leases/store.js';
+import { ProxyServer } from './proxy.js';
+import { DhcpServer } from './server.js';
+import { openSockets, type ReplyPath, type SocketSet } from './sockets.js';
 
-export const createDhcpService: ServiceFactory = () => {
-  throw new Error('DHCP service not built yet');
-};
+/** How often expired offers and declines are swept from the table. */
+export const DHCP_SWEEP_INTERVAL_MS = 10_000;
+/** At most one "pool exhausted" / conflict warning per this interval, so a storm does not flood the log. */
+export const DHCP_WARNING_INTERVAL_MS = 30_000;
+
+const METRIC = {
+  messages: ['netboot_dhcp_messages_total', 'DHCP messages received and sent, by type'],
+  dropped: ['netboot_dhcp_dropped_total', 'DHCP packets not answered, by reason'],
+  leases: ['netboot_dhcp_leases', 'DHCP leases by state'],
+  poolFree: ['netboot_dhcp_pool_free', 'Addresses left in the DHCP pools'],
+  persistErrors: ['netboot_dhcp_persist_errors_total', 'Lease journal writes that failed (those ACKs were not sent)'],
+} as const;
+
+function reservationsOf(config: Config): Map<number, string> {
+  const reservations = new Map<number, string>();
+  for (const host of config.hosts) if (host.ip !== null) reservations.set(host.ip, host.mac);
+  return reservations;
+}
+
+class DhcpService implements Service {
+  readonly name = 'dhcp' as const;
+  private config: Config;
+  private sockets: SocketSet[] = [];
+  private journal: LeaseJournal | null = null;
+  private table: LeaseTable | null = null;
+  private server: DhcpServer | null = null;
+  private proxy: ProxyServer | null = null;
+  private readonly ipxeMemory = new IpxeHandoutMemory();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  private readonly lastWarningAt = new Map<string, number>();
+  private readonly counters = { received: 0, replied: 0, dropped: 0, persistErrors: 0 };
+  private collectorAdded = false;
+
+  constructor(private readonly context: ServiceContext) {
+    this.config = context.config();
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.config = this.context.config();
+    const config = this.config;
+    if (config.dhcp.mode === 'off') return;
+    const bootState = this.ipxeMemory.wrap(this.context.bootState);
+    if (config.dhcp.mode === 'authoritative') {
+      await this.openLeases(config);
+      this.server = new DhcpServer(() => this.config, this.table!, bootState);
+      this.sweepTimer = setInterval(() => this.table?.sweep(Date.now()), DHCP_SWEEP_INTERVAL_MS);
+      this.sweepTimer.unref();
+    } else {
+      this.proxy = new ProxyServer(() => this.config, bootState);
+    }
+    this.addCollector();
+    try {
+      const sendAddress = config.server.addressText;
+      this.sockets.push(await openSockets(
+        { what: 'DHCP', listenAddress: config.dhcp.listenAddress, port: config.dhcp.port, sendAddress, systemdName: 'dhcp' },
+        (data, source, path) => this.onPacket(data, source, path, 'dhcp'),
+        (error) => this.context.log.error({ err: error }, 'DHCP socket error'),
+      ));
+      if (config.dhcp.mode === 'proxy') {
+        // Port 4011 gets unicast only: bind the server address so it never answers on another interface.
+        this.sockets.push(await openSockets(
+          { what: 'proxyDHCP boot server', listenAddress: sendAddress, port: config.dhcp.proxyPort, sendAddress: null, systemdName: 'pxe' },
+          (data, source, path) => this.onPacket(data, source, path, 'pxe'),
+          (error) => this.context.log.error({ err: error }, 'proxyDHCP socket error'),
+        ));
+      }
+    } catch (error) {
+      await this.closeEverything();
+      throw error;
+    }
+  }
+
+  private async openLeases(config: Config): Promise<void> {
+    const table = new LeaseTable(config.dhcp.subnets, reservationsOf(config), [config.server.address]);
+    const opened = await LeaseJournal.open(config.dhcp.leaseFile, () => table.records(), Date.now(), () => table.size);
+    if (opened.skipped.length > 0) {
+      const shown = opened.skipped.slice(0, 10).map((line) => `line ${line.line} (byte ${line.offset}): ${line.reason}`);
+      this.context.log.warn({ file: config.dhcp.leaseFile, damagedCopy: opened.damagedCopy, skippedLines: opened.skipped.length, skipped: shown, keptLeases: opened.records.length },
+        'lease file was damaged: complete records kept, damaged lines skipped, a copy of the damaged file kept');
+      this.context.events.record({ kind: 'state.error', mac: null, ip: null, host: null, outcome: 'failure', message: `lease file damaged: ${opened.skipped.length} line(s) skipped, copy at ${opened.damagedCopy}`, details: { skipped: shown } });
+    }
+    table.load(opened.records);
+    this.table = table;
+    this.journal = opened.journal;
+    this.context.registerLeaseView(this.leaseView(table));
+  }
+
+  private leaseView(table: LeaseTable): LeaseView {
+    const reservedMac = (address: number): string | null => this.config.hosts.find((host) => host.ip === address)?.mac ?? null;
+    return {
+      macForAddress: (address) => {
+        const lease = table.leaseAt(address);
+        if (lease !== null && LeaseTable.isActive(lease, Date.now())) return lease.mac;
+        return reservedMac(address);
+      },
+      addressForMac: (mac) => {
+        const lease = table.leaseOf(mac);
+        if (lease !== null && LeaseTable.isActive(lease, Date.now())) return lease.ip;
+        return this.config.hostsByMac.get(mac)?.ip ?? null;
+      },
+      list: () => table.list(Date.now()),
+    };
+  }
+
+  private addCollector(): void {
+    if (this.collectorAdded) return;
+    this.collectorAdded = true;
+    this.context.metrics.addCollector(() => {
+      const table = this.table;
+      if (table === null) return;
+      const counts = table.counts(Date.now());
+      for (const [state, count] of Object.entries(counts)) this.context.metrics.set(METRIC.leases[0], METRIC.leases[1], count, { state });
+      const free = table.subnetPools.reduce((sum, pool) => sum + pool.freeCount, 0);
+      this.context.metrics.set(METRIC.poolFree[0], METRIC.poolFree[1], free);
+    });
+  }
+
+  private drop(reason: string): void {
+    this.counters.dropped += 1;
+    this.context.metrics.inc(METRIC.dropped[0], METRIC.dropped[1], { reason });
+  }
+
+  private onPacket(data: Buffer, source: RemoteInfo, path: ReplyPath, port: 'dhcp' | 'pxe'): void {
+    if (this.stopping) return;
+    this.counters.received += 1;
+    let exchange: Exchange;
+    try {
+      const packet = decodePacket(data);
+      this.context.metrics.inc(METRIC.messages[0], METRIC.messages[1], { type: messageTypeName(messageTypeOf(packet)) });
+      const now = Date.now();
+      if (this.server !== null) {
+        exchange = this.server.handle({ packet, ifaceAddress: this.config.server.address, now });
+      } else if (this.proxy !== null) {
+        const sourceAddress = source.address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0) >>> 0;
+        exchange = this.proxy.handle({ packet, port, source: { address: sourceAddress, port: source.port }, now });
+      } else {
+        return;
+      }
+    } catch (error) {
+      if (error instanceof DecodeError) {
+        this.drop(error.code);
+        this.context.log.debug({ from: `${source.address}:${source.port}`, reason: error.code, offset: error.offset, bytes: data.length }, 'malformed DHCP packet dropped');
+        return;
+      }
+      // A bug, not bad input: count it, say so, keep serving.
+      this.drop('internal-error');
+      this.context.log.error({ err: error, from: `${source.address}:${source.port}` }, 'DHCP packet handling failed');
+      return;
+    }
+    this.carryOut(exchange, path);
+  }
+
+  private carryOut(exchange: Exchange, path: ReplyPath): void {
+    if (exchange.dropReason !== null) this.drop(exchange.dropReason);
+    if (exchange.warning !== null) this.warnRateLimited(exchange.warning.message, exchange.warning.fields);
+    if (exchange.event !== null) {
+      const { kind, outcome, message, mac, ip, host, details } = exchange.event;
+      this.context.events.record({ kind, outcome, message, mac, ip, host, details });
+      if (details.unknownArch !== undefined) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac, arch: details.unknownArch });
+    }
+    for (const record of exchange.persistLater) {
+      this.journal?.append(record).catch((error: Error) => this.persistFailed(error, record.mac));
+    }
+    if (exchange.mustPersist.length === 0 || this.journal === null) {
+      this.send(exchange, path);
+      return;
+    }
+    const journal = this.journal;
+    const work = Promise.all(exchange.mustPersist.map((record) => journal.append(record))).then(
+      () => this.send(exchange, path),
+      (error: Error) => {
+        exchange.rollback?.();
+        this.drop('persist-failed');
+        this.persistFailed(error, exchange.mustPersist[0]?.mac ?? null);
+      },
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private persistFailed(error: Error, mac: string | null): void {
+    this.counters.persistErrors += 1;
+    this.context.metrics.inc(METRIC.persistErrors[0], METRIC.persistErrors[1]);
+    this.context.log.error({ err: error, mac, file: this.config.dhcp.leaseFile }, 'lease could not be written to the lease file; not ACKed (NETBOOT_ERR_STATE_WRITE)');
+  }
+
+  private send(exchange: Exchange, path: ReplyPath): void {
+    for (const reply of exchange.replies) {
+      let bytes: Buffer;
+      try {
+        bytes = encodePacket(reply.packet);
+      } catch (error) {
+        this.drop('encode-failed');
+        this.context.log.error({ err: error }, 'DHCP reply could not be encoded');
+        continue;
+      }
+      const type = messageTypeName(messageTypeOf(reply.packet));
+      this.context.metrics.inc(METRIC.messages[0], METRIC.messages[1], { type });
+      this.counters.replied += 1;
+      path.send(bytes, reply.destination).catch((error: Error) => {
+        this.drop('send-failed');
+        this.context.log.debug({ err: error, to: `${formatIpv4(reply.destination.address)}:${reply.destination.port}` }, 'DHCP reply could not be sent');
+      });
+    }
+    if (exchange.handed !== null) this.ipxeMemory.note(exchange.handed, exchange.handedXid ?? null);
+    const done = exchange.completed;
+    if (done !== null) {
+      this.context.log.info({ mac: done.mac, ip: done.ip, host: done.host, firmware: done.firmware, file: done.bootFile }, done.bootFile === null ? 'address leased' : 'address leased with boot file');
+    }
+  }
+
+  private warnRateLimited(message: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = this.lastWarningAt.get(message) ?? 0;
+    if (now - last < DHCP_WARNING_INTERVAL_MS) return;
+    this.lastWarningAt.set(message, now);
+    this.context.log.warn(fields, message);
+  }
+
+  private async closeEverything(): Promise<void> {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const sockets = this.sockets;
+    this.sockets = [];
+    await Promise.all(sockets.map((set) => set.close()));
+    const journal = this.journal;
+    this.journal = null;
+    if (journal !== null) await journal.close();
+    this.server = null;
+    this.proxy = null;
+  }
+
+  async stop(drainMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.inFlight.size > 0) {
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, drainMs).unref())]);
+    }
+    await this.closeEverything();
+  }
+
+  async reload(config: Config): Promise<void> {
+    const before = this.config;
+    this.config = config;
+    const socketsChanged = before.dhcp.mode !== config.dhcp.mode || before.dhcp.port !== config.dhcp.port
+      || before.dhcp.listenAddress !== config.dhcp.listenAddress || before.dhcp.proxyPort !== config.dhcp.proxyPort
+      || before.server.address !== config.server.address || before.dhcp.leaseFile !== config.dhcp.leaseFile;
+    if (socketsChanged) {
+      await this.stop(2000);
+      this.table = null;
+      await this.start();
+      return;
+    }
+    this.table?.configure(config.dhcp.subnets, reservationsOf(config), [config.server.address]);
+  }
+
+  describe(): string {
+    if (this.config.dhcp.mode === 'off') return 'off';
+    const where = this.sockets.map((set) => set.describe()).join('; ');
+    return `${where} (${this.config.dhcp.mode}, server id ${this.config.server.addressText})`;
+  }
+
+  status(): Record<string, unknown> {
+    const now = Date.now();
+    const table = this.table;
+    return {
+      mode: this.config.dhcp.mode,
+      received: this.counters.received,
+      replied: this.counters.replied,
+      dropped: this.counters.dropped,
+      persistErrors: this.counters.persistErrors,
+      leases: table?.counts(now) ?? null,
+      pools: table?.subnetPools.map((pool) => ({ subnet: `${formatIpv4(pool.cidr.network)}/${pool.cidr.prefixLength}`, size: pool.size, free: pool.freeCount })) ?? [],
+    };
+  }
+}
+
+export const createDhcpService: ServiceFactory = (context) => new DhcpService(context);

@@ -30,3 +30,23 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Resolves once buffered log lines are written (JSON output is asynchronous),
+ * or after `timeoutMs` whatever happens: called right before process.exit so
+ * the last lines (why it stopped) are not lost.
+ */
+export function flushLogger(log: Logger, timeoutMs = 500): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    try {
+      log.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}

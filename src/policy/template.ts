@@ -7,6 +7,7 @@
  * it are refused when the config loads, not rendered as empty strings at boot.
  */
 import Mustache from 'mustache';
+import { closestName } from '../config/suggest.js';
 import type { TemplateValue } from '../config/types.js';
 
 /** Every variable a template may name (besides `vars.<name>` for the host's and profile's own). */
@@ -53,7 +54,9 @@ export function checkTemplateName(name: string, varNames: ReadonlySet<string>, t
     const variable = name.slice('vars.'.length);
     return varNames.has(variable) ? null : `template variable {{${name}}} is not defined in the profile's or host's vars`;
   }
-  return `unknown template variable {{${name}}} (allowed: ${Object.keys(TEMPLATE_VARIABLES).join(', ')}, vars.<name>)`;
+  const near = closestName(name, Object.keys(TEMPLATE_VARIABLES).filter((known) => known !== 'trees.<name>'));
+  const hint = near === null ? '' : ` did you mean {{${near}}}?`;
+  return `unknown template variable {{${name}}};${hint} (allowed: ${Object.keys(TEMPLATE_VARIABLES).join(', ')}, vars.<name>)`;
 }
 
 export interface TemplateView {

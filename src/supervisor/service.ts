@@ -44,6 +44,27 @@ export interface ServiceContext {
   registerLeaseView(view: LeaseView): void;
   /** A service reports an unrecoverable runtime failure; the supervisor restarts it with backoff. */
   fail(error: Error): void;
+  /**
+   * Every supervised service's lifecycle and numbers, for /api/status. Optional
+   * so test contexts built by hand need not provide it; the supervisor always does.
+   */
+  services?(): Partial<Record<ServiceName, ServiceRuntimeStatus>>;
+}
+
+/** What the supervisor knows of one service, for /api/status and `systemctl status`. */
+export interface ServiceRuntimeStatus {
+  /** starting → ready; on failure restarting (waiting out the backoff) → starting → ready; stopping → stopped. */
+  state: 'starting' | 'ready' | 'restarting' | 'stopping' | 'stopped';
+  /** Restarts after failures since the process started. */
+  restarts: number;
+  /** Milliseconds since the epoch when `state` last changed. */
+  since: number;
+  /** Where it listens (Service.describe()), null until it first started. */
+  listen: string | null;
+  /** The last failure, as `CODE: message`, or null. */
+  lastError: string | null;
+  /** The service's own numbers (Service.status()); {} while it is not running. */
+  status: Record<string, unknown>;
 }
 
 export type ServiceFactory = (context: ServiceContext) => Service;

@@ -106,3 +106,54 @@ export function createVethLab(tag: string, serverCidr: string, clientCidr?: stri
   }
   return lab;
 }
+
+export interface BridgeLab {
+  /** Namespace holding the bridge (nothing else runs there). */
+  hub: string;
+  /** Member name → its namespace; each has one interface `nbm0` on the bridge. */
+  members: Record<string, string>;
+  memberIf: string;
+  destroy(): void;
+}
+
+/**
+ * Several namespaces on one Ethernet segment: a hub namespace with a bridge,
+ * and one veth per member (addressed `cidr`, or unaddressed for DHCP
+ * clients). For tests where two servers share a network (proxyDHCP beside
+ * dnsmasq). No route out of any of them.
+ */
+export function createBridgeLab(tag: string, members: { name: string; cidr?: string }[]): BridgeLab {
+  const hub = `nbt-${tag}-hub-${process.pid}`;
+  const lab: BridgeLab = {
+    hub,
+    members: {},
+    memberIf: 'nbm0',
+    destroy: () => {
+      for (const namespace of [hub, ...Object.values(lab.members)]) {
+        try { ip('netns', 'del', namespace); } catch { /* already gone */ }
+      }
+    },
+  };
+  try {
+    ip('netns', 'add', hub);
+    ip('-n', hub, 'link', 'set', 'lo', 'up');
+    ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
+    ip('-n', hub, 'link', 'set', 'br0', 'up');
+    members.forEach((member, index) => {
+      const namespace = `nbt-${tag}-${member.name}-${process.pid}`;
+      lab.members[member.name] = namespace;
+      ip('netns', 'add', namespace);
+      ip('-n', namespace, 'link', 'set', 'lo', 'up');
+      nsExec(namespace, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+      const hubSide = `nbh${index}`;
+      ip('-n', hub, 'link', 'add', hubSide, 'type', 'veth', 'peer', 'name', lab.memberIf, 'netns', namespace);
+      ip('-n', hub, 'link', 'set', hubSide, 'master', 'br0', 'up');
+      if (member.cidr) ip('-n', namespace, 'addr', 'add', member.cidr, 'dev', lab.memberIf);
+      ip('-n', namespace, 'link', 'set', lab.memberIf, 'up');
+    });
+  } catch (error) {
+    lab.destroy();
+    throw error;
+  }
+  return lab;
+}

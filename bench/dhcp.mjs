@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+/**
+ * DHCP benchmark: perfdhcp (Debian package kea-admin) against netboot,
+ * kea-dhcp4 (memfile, persist true) and dnsmasq (--no-ping), same pool, same
+ * rates, one after the other in one run, each on a fresh server with an empty
+ * lease file.
+ *
+ * Setup (as in /work/shared/notes/reference-figures.md): two namespaces made
+ * here, joined by one veth (server 10.66.0.1/16, client 10.66.0.2/16), no
+ * other link, no route out; perfdhcp fills in giaddr as a relay would, so
+ * servers answer by unicast. Pool 10.66.1.0-10.66.255.250, 50,000 clients.
+ *
+ * Measures: 4-way exchanges (DORA) per second at offered 500 and 2000, the
+ * highest offered rate sustained with under 1% of exchanges lost, perfdhcp's
+ * average delays, a latency probe (1,000 DORA exchanges one at a time, median
+ * and p99, from a small relay-style client in this file), and server CPU and
+ * RSS after the 2000/s run (10,000 leases).
+ *
+ *   npx tsc -p tsconfig.build.json && node bench/dhcp.mjs
+ * BENCH_LONG=1 runs 10 s per rate instead of 4. Needs root.
+ * Writes bench/out/dhcp.md and prints it.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+if (process.argv[2] === '--latency-client') {
+  await latencyClient(Number(process.argv[3]), process.argv[4], process.argv[5]);
+  process.exit(0);
+}
+
+const LONG = process.env.BENCH_LONG === '1';
+const SECONDS = LONG ? 10 : 4;
+const CLIENTS = 50_000;
+const RAMP = [250, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000];
+const FIXED_RATES = [500, 2000];
+const LATENCY_EXCHANGES = LONG ? 3000 : 1000;
+const SERVER_NS = `nbb-dhcp-s-${process.pid}`;
+const CLIENT_NS = `nbb-dhcp-c-${process.pid}`;
+const SERVER_IF = 'pd-s';
+const CLIENT_IF = 'pd0';
+
+function sh(command, args, options = {}) {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const has = (program) => { try { sh('sh', ['-c', `command -v ${program}`]); return true; } catch { return false; } };
+
+function precheck() {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
+  for (const program of ['perfdhcp', 'kea-dhcp4', 'dnsmasq', 'ip']) if (!has(program)) return `needs ${program}`;
+  if (!existsSync(join(root, 'dist/dhcp/service.js'))) return 'needs a build: npx tsc -p tsconfig.build.json';
+  return null;
+}
+
+function makeNamespaces() {
+  sh('ip', ['netns', 'add', SERVER_NS]);
+  sh('ip', ['netns', 'add', CLIENT_NS]);
+  for (const ns of [SERVER_NS, CLIENT_NS]) sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  sh('ip', ['-n', SERVER_NS, 'link', 'add', SERVER_IF, 'type', 'veth', 'peer', 'name', CLIENT_IF, 'netns', CLIENT_NS]);
+  sh('ip', ['-n', SERVER_NS, 'addr', 'add', '10.66.0.1/16', 'dev', SERVER_IF]);
+  sh('ip', ['-n', CLIENT_NS, 'addr', 'add', '10.66.0.2/16', 'dev', CLIENT_IF]);
+  sh('ip', ['-n', SERVER_NS, 'link', 'set', SERVER_IF, 'up']);
+  sh('ip', ['-n', CLIENT_NS, 'link', 'set', CLIENT_IF, 'up']);
+}
+
+function removeNamespaces() {
+  for (const ns of [SERVER_NS, CLIENT_NS]) { try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ } }
+}
+
+/** A server under test: how to start it in SERVER_NS with an empty lease store in `dir`. */
+const SERVERS = [
+  {
+    name: 'netboot',
+    start(dir) {
+      const config = join(dir, 'netboot.yaml');
+      writeFileSync(config, [
+        'server: { address: 10.66.0.1 }',
+        'dhcp:',
+        '  mode: authoritative',
+        '  subnet: 10.66.0.0/16',
+        '  pool: 10.66.1.0-10.66.255.250',
+        '  router: 10.66.0.1',
+        '  leaseTime: 1h',
+        `  leaseFile: ${join(dir, 'netboot-leases.json')}`,
+        'tftp: { enabled: false }',
+        'http: { enabled: false }',
+        'profiles:',
+        '  local: { localboot: true }',
+        '',
+      ].join('\n'));
+      return spawnInServer(process.execPath, [join(root, 'test/fixtures/dhcp/run-service.mjs'), config, '--quiet'], { NETBOOT_LOG_LEVEL: 'warn' });
+    },
+    leaseFile: (dir) => join(dir, 'netboot-leases.json'),
+  },
+  {
+    name: 'kea-dhcp4',
+    start(dir) {
+      const config = join(dir, 'kea.json');
+      writeFileSync(config, JSON.stringify({
+        Dhcp4: {
+          'interfaces-config': { interfaces: [SERVER_IF], 'dhcp-socket-type': 'raw' },
+          'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
+          'valid-lifetime': 3600,
+          subnet4: [{ id: 1, subnet: '10.66.0.0/16', pools: [{ pool: '10.66.1.0 - 10.66.255.250' }], 'option-data': [{ name: 'routers', data: '10.66.0.1' }] }],
+          loggers: [{ name: 'kea-dhcp4', severity: 'WARN', output_options: [{ output: 'stderr' }] }],
+        },
+      }));
+      return spawnInServer('kea-dhcp4', ['-c', config], { KEA_LOCKFILE_DIR: dir, KEA_PIDFILE_DIR: dir });
+    },
+    leaseFile: (dir) => join(dir, 'kea-leases4.csv'),
+  },
+  {
+    name: 'dnsmasq',
+    start(dir) {
+      return spawnInServer('dnsmasq', [
+        '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', `--interface=${SERVER_IF}`, '--bind-interfaces',
+        '--dhcp-range=10.66.1.0,10.66.255.250,255.255.0.0,1h', '--dhcp-option=3,10.66.0.1', `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+        '--no-ping', '--dhcp-lease-max=200000', `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--quiet-dhcp',
+      ], {});
+    },
+    leaseFile: (dir) => join(dir, 'dnsmasq.leases'),
+  },
+];
+
+function spawnInServer(command, args, env) {
+  const child = spawn('ip', ['netns', 'exec', SERVER_NS, command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  child.output = '';
+  child.stdout.on('data', (chunk) => { child.output += chunk; });
+  child.stderr.on('data', (chunk) => { child.output += chunk; });
+  return child;
+}
+
+async function waitListening(child) {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${child.output}`);
+    const sockets = sh('ip', ['netns', 'exec', SERVER_NS, 'ss', '-uln']);
+    // Kea with raw sockets still opens a UDP socket on 67.
+    if (/:67\s/.test(sockets)) { await sleep(300); return; }
+    await sleep(100);
+  }
+  throw new Error(`server did not listen on 67: ${child.output}`);
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** utime+stime in seconds (the `ip netns exec` process execs the server, so the pid is the server's). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+function rssMb(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function parsePerfdhcp(output) {
+  const section = (name) => output.split(`Statistics for: ${name}`)[1] ?? '';
+  const number = (text, label) => Number(new RegExp(`${label}: ([\\d.]+)`).exec(text)?.[1] ?? NaN);
+  const doText = section('DISCOVER-OFFER');
+  const raText = section('REQUEST-ACK');
+  const discovers = number(doText, 'sent packets');
+  const acks = number(raText, 'received packets');
+  return {
+    rate: number(output, 'Rate'),
+    discovers,
+    acks,
+    lost: discovers > 0 ? Math.max(0, 1 - acks / discovers) : 1,
+    offerDelayMs: number(doText, 'avg delay'),
+    ackDelayMs: number(raText, 'avg delay'),
+  };
+}
+
+async function runAtRate(server, rate) {
+  const dir = mkdtempSync(join(tmpdir(), `nbb-dhcp-${server.name}-`));
+  const child = server.start(dir);
+  try {
+    await waitListening(child);
+    const cpuBefore = cpuSeconds(child.pid);
+    const started = Date.now();
+    let output;
+    try {
+      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1'], { timeout: (SECONDS + 30) * 1000 });
+    } catch (error) {
+      // perfdhcp exits non-zero when packets were dropped; its report is still on stdout.
+      output = `${error.stdout ?? ''}`;
+    }
+    const elapsedS = (Date.now() - started) / 1000;
+    const result = parsePerfdhcp(output);
+    result.cpuPercent = ((cpuSeconds(child.pid) - cpuBefore) / elapsedS) * 100;
+    result.rssMb = rssMb(child.pid);
+    result.leaseFileBytes = existsSync(server.leaseFile(dir)) ? readFileSync(server.leaseFile(dir)).length : 0;
+    return result;
+  } finally {
+    await stopServer(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function latencyProbe(server) {
+  const dir = mkdtempSync(join(tmpdir(), `nbb-dhcp-${server.name}-`));
+  const child = server.start(dir);
+  try {
+    await waitListening(child);
+    const output = sh('ip', ['netns', 'exec', CLIENT_NS, process.execPath, fileURLToPath(import.meta.url), '--latency-client', String(LATENCY_EXCHANGES), '10.66.0.2', '10.66.0.1'], { timeout: 120_000 });
+    return JSON.parse(output);
+  } finally {
+    await stopServer(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs inside the client namespace: acts as a relay (giaddr = own address,
+ * port 67) and does `count` DORA exchanges one after the other, each with a
+ * new MAC, timing DISCOVER → ACK. Prints {medianMs, p99Ms, lost}.
+ */
+async function latencyClient(count, relayAddress, serverAddress) {
+  const socket = createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise((resolve) => socket.bind(67, relayAddress, resolve));
+  const giaddr = Buffer.from(relayAddress.split('.').map(Number));
+  let pending = null;
+  socket.on('message', (data) => {
+    if (pending && data.length >= 240 && data.readUInt32BE(4) === pending.xid) pending.resolve(data);
+  });
+  const build = (type, xid, mac, extra) => {
+    const header = Buffer.alloc(240);
+    header[0] = 1; header[1] = 1; header[2] = 6; header[3] = 1;
+    header.writeUInt32BE(xid, 4);
+    giaddr.copy(header, 24);
+    mac.copy(header, 28);
+    header.writeUInt32BE(0x63825363, 236);
+    const options = Buffer.concat([Buffer.from([53, 1, type]), ...extra, Buffer.from([255])]);
+    const packet = Buffer.concat([header, options]);
+    return packet.length < 300 ? Buffer.concat([packet, Buffer.alloc(300 - packet.length)]) : packet;
+  };
+  const exchange = (packet, xid) => new Promise((resolve) => {
+    const timer = setTimeout(() => { pending = null; resolve(null); }, 2000);
+    pending = { xid, resolve: (data) => { clearTimeout(timer); pending = null; resolve(data); } };
+    socket.send(packet, 67, serverAddress);
+  });
+  const times = [];
+  let lost = 0;
+  for (let i = 0; i < count; i++) {
+    const mac = Buffer.from([0x02, 0xbe, 0x00, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
+    const xid = (0x5000000 + i) >>> 0;
+    const started = process.hrtime.bigint();
+    const offer = await exchange(build(1, xid, mac, []), xid);
+    if (!offer) { lost += 1; continue; }
+    const yiaddr = offer.subarray(16, 20);
+    let serverId = null;
+    for (let at = 240; at < offer.length;) {
+      const code = offer[at];
+      if (code === 0) { at += 1; continue; }
+      if (code === 255) break;
+      if (code === 54) serverId = offer.subarray(at + 2, at + 6);
+      at += 2 + offer[at + 1];
+    }
+    const ack = await exchange(build(3, xid, mac, [Buffer.from([50, 4]), yiaddr, Buffer.from([54, 4]), serverId ?? Buffer.from(serverAddress.split('.').map(Number))]), xid);
+    if (!ack) { lost += 1; continue; }
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  socket.close();
+  times.sort((a, b) => a - b);
+  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN;
+  process.stdout.write(JSON.stringify({ medianMs: at(0.5), p99Ms: at(0.99), lost, count }));
+}
+
+const fmt = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const pct = (value) => (Number.isFinite(value) ? `${(value * 100).toFixed(2)}%` : 'n/a');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+
+async function main() {
+  const reason = precheck();
+  const cpuModel = cpus()[0]?.model ?? 'unknown';
+  const header = [
+    '## DHCP',
+    '',
+    `Machine: ${cpus().length} cores (\`nproc\`), ${cpuModel}; load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; ${new Date().toISOString()}.`,
+    `Command: \`node bench/dhcp.mjs\`${LONG ? ' (BENCH_LONG=1)' : ''}. perfdhcp 2.2 from a client namespace over one veth, relayed (giaddr set), ${CLIENTS.toLocaleString('en')} clients, ${SECONDS} s per rate, a fresh server and empty lease file per run; pool 10.66.1.0-10.66.255.250 for every server.`,
+    'netboot: authoritative, lease journal with group commit (fdatasync before every ACK). kea-dhcp4 2.2: memfile, persist true (appends, no fsync), raw sockets. dnsmasq: --no-ping, lease file rewritten on change.',
+    '',
+  ];
+  if (reason) {
+    const text = [...header, `Not run: ${reason}.`, ''].join('\n');
+    mkdirSync(join(here, 'out'), { recursive: true });
+    writeFileSync(join(here, 'out', 'dhcp.md'), text);
+    console.log(text);
+    return;
+  }
+  removeNamespaces();
+  makeNamespaces();
+  const results = {};
+  try {
+    for (const server of SERVERS) {
+      const byRate = new Map();
+      let sustained = null;
+      for (const rate of RAMP) {
+        process.stderr.write(`${server.name} at ${rate}/s ... `);
+        const result = await runAtRate(server, rate);
+        byRate.set(rate, result);
+        process.stderr.write(`${fmt(result.rate)} DORA/s, ${pct(result.lost)} lost\n`);
+        if (result.lost < 0.01) sustained = { offered: rate, ...result };
+        else break;
+      }
+      for (const rate of FIXED_RATES) {
+        if (!byRate.has(rate)) {
+          process.stderr.write(`${server.name} at ${rate}/s ... `);
+          byRate.set(rate, await runAtRate(server, rate));
+          process.stderr.write(`${fmt(byRate.get(rate).rate)} DORA/s\n`);
+        }
+      }
+      process.stderr.write(`${server.name} latency probe ... `);
+      const latency = await latencyProbe(server);
+      process.stderr.write(`median ${fmt(latency.medianMs, 2)} ms\n`);
+      results[server.name] = { byRate, sustained, latency };
+    }
+  } finally {
+    removeNamespaces();
+  }
+
+  const names = SERVERS.map((server) => server.name);
+  const lines = [...header];
+  lines.push('| server | DORA/s at 500 offered (lost) | DORA/s at 2000 offered (lost) | max sustained (<1% lost): offered → DORA/s | perfdhcp avg delay at 2000: offer / ack ms | latency probe, one at a time: median / p99 ms | CPU at 2000/s | RSS after 10,000 leases |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const name of names) {
+    const { byRate, sustained, latency } = results[name];
+    const r500 = byRate.get(500);
+    const r2000 = byRate.get(2000);
+    lines.push(`| ${name} | ${fmt(r500.rate)} (${pct(r500.lost)}) | ${fmt(r2000.rate)} (${pct(r2000.lost)}) | ${sustained ? `${sustained.offered} → ${fmt(sustained.rate)}` : 'none'} | ${fmt(r2000.offerDelayMs, 2)} / ${fmt(r2000.ackDelayMs, 2)} | ${fmt(latency.medianMs, 2)} / ${fmt(latency.p99Ms, 2)}${latency.lost ? ` (${latency.lost} lost)` : ''} | ${fmt(r2000.cpuPercent)}% | ${fmt(r2000.rssMb, 1)} MB |`);
+  }
+  const nb = results.netboot;
+  lines.push('');
+  lines.push('Ratios (netboot ÷ reference; above 1× means netboot is faster or answers more):');
+  lines.push('');
+  lines.push('| vs | DORA/s at 2000 | max sustained DORA/s | latency median (reference ÷ netboot) | RSS (netboot ÷ reference) |');
+  lines.push('|---|---|---|---|---|');
+  for (const name of names.filter((n) => n !== 'netboot')) {
+    const other = results[name];
+    lines.push(`| ${name} | ${ratio(nb.byRate.get(2000).rate, other.byRate.get(2000).rate)} | ${ratio(nb.sustained?.rate, other.sustained?.rate)} | ${ratio(other.latency.medianMs, nb.latency.medianMs)} | ${ratio(nb.byRate.get(2000).rssMb, other.byRate.get(2000).rssMb)} |`);
+  }
+  lines.push('');
+  lines.push('Each server runs alone, but perfdhcp shares the machine with it (and, on a shared host, with whatever else runs): compare the columns of one run, not runs on different days. "Lost" is 1 − ACKs ÷ DISCOVERs sent.');
+  lines.push('');
+  const text = lines.join('\n');
+  mkdirSync(join(here, 'out'), { recursive: true });
+  writeFileSync(join(here, 'out', 'dhcp.md'), text);
+  console.log(text);
+}
+
+await main();

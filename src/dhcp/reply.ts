@@ -1,0 +1,116 @@
+/**
+ * Builds OFFER, ACK and NAK packets from a lease and the boot policy's
+ * decision. Pure: every input is an argument.
+ */
+import type { SubnetConfig } from '../config/types.js';
+import { formatIpv4 } from '../net/ipv4.js';
+import type { BootDecision } from '../policy/boot-policy.js';
+import {
+  BootOp, BOOTP_MIN_PACKET_BYTES, DHCP_MIN_MAX_MESSAGE_BYTES, FILE_BYTES, IP_UDP_HEADER_BYTES, MessageType, OptionCode,
+} from './codec/constants.js';
+import { Option, readOption, writeOption } from './codec/options.js';
+import { emptyPacket, encodingLength, type DhcpPacket } from './codec/packet.js';
+import { buildPxeVendorOptions } from './codec/pxe-vendor.js';
+
+export interface ReplyInput {
+  request: DhcpPacket;
+  type: typeof MessageType.Offer | typeof MessageType.Ack | typeof MessageType.Nak;
+  serverId: number;
+  /** The address handed out; 0 for NAK, INFORM and proxy replies. */
+  yiaddr: number;
+  /** Null for NAK and INFORM (RFC 2131 §4.3.5: no lease time in an INFORM's ACK). */
+  leaseTimeS: number | null;
+  subnet: SubnetConfig | null;
+  decision: BootDecision | null;
+  /** Host name to hand the client (option 12), e.g. the configured host's name. */
+  hostName?: string | null;
+  /** NAK text (option 56). */
+  message?: string;
+  /** Add option 43 "use this boot file, no discovery" (proxy mode, PXE firmware). */
+  pxeVendorOptions?: boolean;
+}
+
+/**
+ * Options dropped, in this order, when a reply would be bigger than the
+ * client accepts (option 57, at least 576 bytes of IP datagram). Options the
+ * boot depends on (53, 54, 51, 1, 3, 60, 66, 67, 43, 97, 82) are never
+ * dropped.
+ */
+const DROPPABLE_OPTIONS = [OptionCode.DomainSearch, OptionCode.HostName, OptionCode.DomainName, OptionCode.BroadcastAddress, OptionCode.DomainServer, OptionCode.RenewalTime, OptionCode.RebindingTime, OptionCode.TftpServerName];
+
+/** Largest DHCP message (without IP/UDP headers) the client said it accepts. */
+export function maxReplyBytes(request: DhcpPacket): number {
+  const declared = readOption(request.options, Option.maxMessageSize);
+  return Math.max(declared ?? DHCP_MIN_MAX_MESSAGE_BYTES, DHCP_MIN_MAX_MESSAGE_BYTES) - IP_UDP_HEADER_BYTES;
+}
+
+export function buildReply(input: ReplyInput): DhcpPacket {
+  const { request, type, decision } = input;
+  const reply = emptyPacket();
+  reply.op = BootOp.Reply;
+  reply.htype = request.htype;
+  reply.hlen = request.hlen;
+  reply.xid = request.xid;
+  reply.flags = request.flags;
+  reply.giaddr = request.giaddr;
+  reply.chaddr = Buffer.from(request.chaddr);
+  // RFC 2131 table 3: ciaddr is copied into ACKs (renewing, INFORM), zero in OFFER and NAK.
+  reply.ciaddr = type === MessageType.Ack ? request.ciaddr : 0;
+  reply.yiaddr = input.yiaddr;
+  const options = reply.options;
+  writeOption(options, Option.messageType, type);
+  writeOption(options, Option.serverIdentifier, input.serverId);
+
+  if (type === MessageType.Nak) {
+    if (input.message) writeOption(options, Option.message, input.message);
+    return reply;
+  }
+
+  if (input.leaseTimeS !== null) {
+    writeOption(options, Option.leaseTime, input.leaseTimeS);
+    // RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease.
+    writeOption(options, Option.renewalTime, Math.floor(input.leaseTimeS * 0.5));
+    writeOption(options, Option.rebindingTime, Math.floor(input.leaseTimeS * 0.875));
+  }
+  const subnet = input.subnet;
+  if (subnet !== null) {
+    writeOption(options, Option.subnetMask, subnet.cidr.mask);
+    if (subnet.router !== null) writeOption(options, Option.router, [subnet.router]);
+    if (subnet.dns.length > 0) writeOption(options, Option.domainServer, subnet.dns);
+    if (subnet.domain !== null) writeOption(options, Option.domainName, subnet.domain);
+    writeOption(options, Option.broadcastAddress, subnet.cidr.broadcast);
+  }
+  if (input.hostName) writeOption(options, Option.hostName, input.hostName);
+  if (decision !== null) addBootOptions(reply, request, decision, input.pxeVendorOptions === true);
+  // RFC 3046 §2.2: the relay agent information goes back exactly as it came, as the last option.
+  const relayInfo = request.options.get(OptionCode.RelayAgentInformation);
+  if (relayInfo !== undefined) options.set(OptionCode.RelayAgentInformation, Buffer.from(relayInfo));
+  fitToClient(reply, maxReplyBytes(request));
+  return reply;
+}
+
+function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDecision, pxeVendor: boolean): void {
+  const options = reply.options;
+  // PXE spec §2.2.2 / OVMF: a PXE client ignores an offer without option 60 "PXEClient"; UEFI HTTP boot one without "HTTPClient".
+  if (decision.vendorClassReply !== null) writeOption(options, Option.vendorClass, decision.vendorClassReply);
+  if (decision.bootFile === null) return;
+  const isUrl = /^[a-z]+:\/\//i.test(decision.bootFile);
+  reply.siaddr = decision.nextServer;
+  if (!isUrl) writeOption(options, Option.tftpServerName, formatIpv4(decision.nextServer));
+  writeOption(options, Option.bootfileName, decision.bootFile);
+  // The BOOTP file field is what old PXE ROMs read; a URL longer than the field goes in option 67 only.
+  if (Buffer.byteLength(decision.bootFile, 'latin1') < FILE_BYTES) reply.file = decision.bootFile;
+  if (pxeVendor && decision.vendorClassReply === 'PXEClient') options.set(OptionCode.VendorSpecific, buildPxeVendorOptions());
+  // PXE spec §2.2.5: a PXE server echoes the client's machine identifier (97).
+  const machineId = request.options.get(OptionCode.ClientMachineId);
+  if (machineId !== undefined) options.set(OptionCode.ClientMachineId, Buffer.from(machineId));
+}
+
+/** Drops optional options until the reply fits `maxBytes`; never below the 300-byte BOOTP minimum the encoder pads to. */
+function fitToClient(reply: DhcpPacket, maxBytes: number): void {
+  const limit = Math.max(maxBytes, BOOTP_MIN_PACKET_BYTES);
+  for (const code of DROPPABLE_OPTIONS) {
+    if (encodingLength(reply) <= limit) return;
+    reply.options.delete(code);
+  }
+}

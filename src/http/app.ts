@@ -1,0 +1,116 @@
+/**
+ * The HTTP side of the appliance as a fastify instance that does not listen:
+ * tests drive it with inject(), service.ts calls listen. Everything it serves
+ * reads `context.config()` per request, so a reload takes effect on the next
+ * request without rebuilding routes.
+ */
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/types.js';
+import type { ServiceContext } from '../supervisor/service.js';
+import { registerApiRoutes } from './routes/api.js';
+import { registerFileRoutes } from './routes/files.js';
+import { registerIpxeRoutes } from './routes/ipxe.js';
+import { registerKickstartRoutes } from './routes/kickstart.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerStatusPageRoute } from './routes/status-page.js';
+import { HttpTransferTracker } from './transfer-tracker.js';
+
+/**
+ * A client that opens a connection and sends its headers a byte at a time
+ * (slowloris) is cut off after this long, whatever requestTimeout says.
+ */
+export const HEADERS_TIMEOUT_CAP_S = 10;
+
+/** Socket idle limit: a download that stops reading for this long is dropped, so dead clients do not pin file handles. */
+export const IDLE_SOCKET_TIMEOUT_S = 120;
+
+/** How often Node looks for requests past their headers or request timeout. */
+export const CONNECTION_CHECK_INTERVAL_MS = 1000;
+
+export interface HttpServerTimeouts {
+  /** Time to receive a whole request (not to send the response: multi-GB downloads are not cut). */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  idleSocketTimeoutMs: number;
+}
+
+export function timeoutsFor(config: Config): HttpServerTimeouts {
+  const requestTimeoutMs = Math.max(1, config.http.requestTimeoutS) * 1000;
+  return {
+    requestTimeoutMs,
+    // Node requires headersTimeout <= requestTimeout.
+    headersTimeoutMs: Math.min(requestTimeoutMs, HEADERS_TIMEOUT_CAP_S * 1000),
+    keepAliveTimeoutMs: Math.max(1, config.http.keepAliveTimeoutS) * 1000,
+    idleSocketTimeoutMs: IDLE_SOCKET_TIMEOUT_S * 1000,
+  };
+}
+
+/** Sets the Node server's limits; also used on reload (they apply to new connections and requests). */
+export function applyTimeouts(app: FastifyInstance, timeouts: HttpServerTimeouts): void {
+  const server = app.server;
+  server.requestTimeout = timeouts.requestTimeoutMs;
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.setTimeout(timeouts.idleSocketTimeoutMs);
+}
+
+export interface HttpAppOptions {
+  /** Where the service listens, for /api/status when the supervisor gives no service list. */
+  describe?: () => string;
+}
+
+export interface HttpApp {
+  app: FastifyInstance;
+  tracker: HttpTransferTracker;
+}
+
+export function createHttpApp(context: ServiceContext, options: HttpAppOptions = {}): FastifyInstance {
+  return buildHttpApp(context, options).app;
+}
+
+export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = {}): HttpApp {
+  const timeouts = timeoutsFor(context.config());
+  const app: FastifyInstance = Fastify({
+    loggerInstance: context.log as FastifyBaseLogger,
+    // Our own log lines name the fields an admin greps for; fastify's per-request
+    // lines would double the log volume of a boot storm for nothing.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    connectionTimeout: timeouts.idleSocketTimeoutMs,
+    // Node checks the headers and request timeouts only this often (default 30 s).
+    http: { connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
+    // On close, idle keep-alive sockets go at once; busy ones get the drain time (service.ts).
+    forceCloseConnections: 'idle',
+  });
+  applyTimeouts(app, timeouts);
+  const tracker = new HttpTransferTracker(context);
+
+  // sendFile only: our routes choose the root per request (trees change on reload).
+  void app.register(fastifyStatic, { serve: false, decorateReply: true });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    tracker.onSend(request, reply, payload);
+    done(null, payload);
+  });
+  app.addHook('onClose', (_instance, done) => {
+    tracker.close();
+    done();
+  });
+
+  registerMetricsRoutes(app, context);
+  registerIpxeRoutes(app, context);
+  registerKickstartRoutes(app, context);
+  registerFileRoutes(app, context, tracker);
+  registerApiRoutes(app, context, tracker, { describe: options.describe ?? (() => 'http (not listening)'), startedAt: Date.now() });
+  registerStatusPageRoute(app);
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).type('text/plain; charset=utf-8').send(`Not Found: ${request.method} ${request.url.split('?')[0]}\n`));
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) context.log.error({ err: error, url: request.url.split('?')[0] }, 'HTTP request failed');
+    return reply.code(status).type('text/plain; charset=utf-8').send(status >= 500 ? 'Internal Server Error\n' : `${error.message}\n`);
+  });
+  return { app, tracker };
+}

@@ -1,0 +1,350 @@
+/**
+ * The TFTP listener: takes requests on the well-known port, checks limits,
+ * resolves the file, negotiates options and runs each transfer on its own
+ * socket (RFC 1350 §4: the server's TID is a fresh port). Counts everything
+ * the status API shows.
+ */
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Config, FirmwareKind, HostConfig } from '../config/types.js';
+import { FIRMWARE_KINDS } from '../config/types.js';
+import { bindError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { parseIpv4 } from '../net/ipv4.js';
+import type { BootState } from '../policy/boot-policy.js';
+import type { EventLog } from '../runtime/events.js';
+import type { LeaseView } from '../runtime/lease-view.js';
+import type { Metrics } from '../runtime/metrics.js';
+import type { TransferRegistry } from '../runtime/transfers.js';
+import { DecodeError, decodePacket, encodeError, encodeOptionAck, ErrorCode, Opcode, type RequestPacket } from './codec.js';
+import { FileResolver, type Refusal } from './files.js';
+import { negotiateOptions } from './negotiate.js';
+import { bindSocket, newUdpSocket } from './sockets.js';
+import type { TransferResult } from './transfer.js';
+import { createTransferRunner, type RunningTransfer, type TransferRunner } from './transfer-runner.js';
+
+/** Receive buffer asked for on the request socket, so a boot storm's burst of RRQs is not dropped. */
+export const REQUEST_SOCKET_RECV_BUFFER_BYTES = 1024 * 1024;
+
+export interface TftpServerDeps {
+  config(): Config;
+  log: Logger;
+  events: EventLog;
+  metrics: Metrics;
+  transfers: TransferRegistry;
+  leases(): LeaseView;
+  bootState: BootState;
+}
+
+export interface TftpCounters {
+  started: number;
+  completed: number;
+  failed: number;
+  sizeProbes: number;
+  refused: number;
+  bytes: number;
+  retransmits: number;
+  unknownTid: number;
+  malformed: Record<string, number>;
+}
+
+const METRIC_TRANSFERS = 'netboot_tftp_transfers_total';
+const METRIC_BYTES = 'netboot_tftp_bytes_total';
+const METRIC_RETRANSMITS = 'netboot_tftp_retransmits_total';
+const METRIC_MALFORMED = 'netboot_tftp_malformed_total';
+const METRIC_ACTIVE = 'netboot_tftp_active_transfers';
+
+/** Names pxelinux and GRUB probe one after another; a miss there is routine. */
+const PROBED_CONFIG_NAME = /^(?:pxelinux\.cfg\/|grub\/grub\.cfg|grub\.cfg|ipxe\/|netboot\/)/;
+
+export class TftpServer {
+  private socket: Socket | null = null;
+  private boundTo = '';
+  private readonly active = new Map<string, RunningTransfer | null>();
+  /** Requests and transfers per client address, for maxTransfersPerClient. */
+  private readonly perClient = new Map<string, number>();
+  /** Requests being resolved plus transfers running: what maxTransfers limits. */
+  private inUse = 0;
+  private nextRangePort = 0;
+  private accepting = false;
+  private drained: (() => void) | null = null;
+  readonly resolver: FileResolver;
+  readonly runner: TransferRunner;
+  readonly counters: TftpCounters = { started: 0, completed: 0, failed: 0, sizeProbes: 0, refused: 0, bytes: 0, retransmits: 0, unknownTid: 0, malformed: {} };
+
+  constructor(private readonly deps: TftpServerDeps) {
+    this.resolver = new FileResolver(deps.config().tftp.cacheBytes);
+    this.runner = createTransferRunner((message, error) => deps.log.error({ err: error }, message));
+  }
+
+  /** `udp 0.0.0.0:69` */
+  describe(): string {
+    return this.boundTo || `udp ${this.deps.config().tftp.listenAddress}:${this.deps.config().tftp.port}`;
+  }
+
+  get activeTransfers(): number {
+    return this.active.size;
+  }
+
+  /** Binds the request socket; rejects with a NetbootError naming the port on EADDRINUSE/EACCES. */
+  async listen(): Promise<void> {
+    const { listenAddress, port } = this.deps.config().tftp;
+    const socket = newUdpSocket();
+    try {
+      await bindSocket(socket, port, listenAddress);
+    } catch (error) {
+      socket.close();
+      throw bindError(error as NodeJS.ErrnoException, `TFTP udp ${listenAddress}:${port}`, port);
+    }
+    try {
+      socket.setRecvBufferSize(REQUEST_SOCKET_RECV_BUFFER_BYTES);
+    } catch {
+      // Capped by net.core.rmem_max: the kernel default still works.
+    }
+    socket.on('message', (msg, from) => this.onRequest(msg, from));
+    socket.on('error', (error) => this.deps.log.error({ err: error }, 'TFTP request socket error'));
+    const previous = this.socket;
+    this.socket = socket;
+    this.boundTo = `udp ${listenAddress}:${socket.address().port}`;
+    this.accepting = true;
+    previous?.close();
+  }
+
+  /** The port actually bound (useful with port 0 in tests). */
+  get port(): number {
+    return this.socket?.address().port ?? 0;
+  }
+
+  /** Applies a new config: limits, root and cache budget take effect for new transfers; rebinds if the address or port changed. */
+  async reload(previous: Config): Promise<void> {
+    const next = this.deps.config();
+    this.resolver.cache.setBudget(next.tftp.cacheBytes);
+    if (this.socket && (previous.tftp.listenAddress !== next.tftp.listenAddress || previous.tftp.port !== next.tftp.port)) {
+      await this.listen();
+    }
+  }
+
+  /** Stops taking requests; running transfers get up to `drainMs` to finish, then are aborted. */
+  async close(drainMs: number): Promise<void> {
+    this.accepting = false;
+    this.socket?.close();
+    this.socket = null;
+    if (this.active.size > 0 && drainMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.drained = null;
+    }
+    const left = [...this.active.values()].filter((transfer) => transfer !== null);
+    for (const transfer of left) transfer.abort('Server shutting down');
+    await Promise.all(left.map((transfer) => transfer.finished));
+    await this.runner.close();
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      listening: this.socket !== null ? this.boundTo : null,
+      active: this.active.size,
+      workerThreads: this.runner.threads,
+      ...this.counters,
+      malformed: { ...this.counters.malformed },
+      cache: { bytes: this.resolver.cache.usedBytes, hits: this.resolver.cache.hits, misses: this.resolver.cache.misses },
+    };
+  }
+
+  private countMalformed(reason: string): void {
+    this.counters.malformed[reason] = (this.counters.malformed[reason] ?? 0) + 1;
+    this.deps.metrics.inc(METRIC_MALFORMED, 'TFTP packets dropped as malformed or unexpected', { reason });
+  }
+
+  private sendFromListener(packet: Buffer, to: RemoteInfo): void {
+    try {
+      this.socket?.send(packet, to.port, to.address);
+    } catch {
+      // closing
+    }
+  }
+
+  private onRequest(msg: Buffer, from: RemoteInfo): void {
+    let packet;
+    try {
+      packet = decodePacket(msg);
+    } catch (error) {
+      if (error instanceof DecodeError) {
+        this.countMalformed(error.code);
+        this.deps.log.debug({ client: from.address, reason: error.code, detail: error.message }, 'malformed TFTP request dropped');
+        return;
+      }
+      throw error;
+    }
+    if (!this.accepting) return;
+    if (packet.opcode === Opcode.WriteRequest) {
+      this.refuse(from, packet.filename, { errorCode: ErrorCode.AccessViolation, reason: 'write-request', message: 'Write not allowed: read-only server' }, 'failure');
+      return;
+    }
+    if (packet.opcode !== Opcode.ReadRequest) {
+      // DATA/ACK/ERROR/OACK to the request port: not ours to answer (and answering spoofed strays would make us a reflector).
+      this.countMalformed('unexpected-opcode');
+      return;
+    }
+    void this.startTransfer(packet, from).catch((error: unknown) => {
+      this.deps.log.error({ err: error, client: from.address, file: packet.filename }, 'TFTP request handling failed');
+    });
+  }
+
+  private refuse(from: RemoteInfo, file: string, refusal: Pick<Refusal, 'errorCode' | 'message'> & { reason: string }, outcome: 'harmless' | 'failure', mac: string | null = null, host: HostConfig | null = null): void {
+    this.sendFromListener(encodeError(refusal.errorCode, refusal.message), from);
+    this.counters.refused++;
+    this.deps.metrics.inc(METRIC_TRANSFERS, 'TFTP transfers by outcome', { outcome: 'refused' });
+    this.deps.events.record({
+      kind: 'tftp.refused',
+      mac,
+      ip: from.address,
+      host: host?.name ?? null,
+      outcome,
+      message: `${file}: ${refusal.reason}`,
+      details: { file, reason: refusal.reason, errorCode: refusal.errorCode, client: `${from.address}:${from.port}` },
+    });
+    const fields = { client: from.address, port: from.port, file, reason: refusal.reason, errorCode: refusal.errorCode };
+    if (outcome === 'failure') this.deps.log.warn(fields, 'TFTP request refused');
+    else this.deps.log.debug(fields, 'TFTP request refused');
+  }
+
+  private identify(config: Config, address: string): { mac: string | null; host: HostConfig | null; firmware: FirmwareKind | null; addressNumber: number | null } {
+    const addressNumber = parseIpv4(address);
+    const leases = this.deps.leases();
+    const mac = addressNumber === null ? null : leases.macForAddress(addressNumber);
+    if (mac === null) return { mac, host: null, firmware: null, addressNumber };
+    const host = config.hostsByMac.get(mac) ?? null;
+    const firmwareText = leases.list().find((lease) => lease.mac === mac)?.firmware ?? null;
+    const firmware = FIRMWARE_KINDS.find((kind) => kind === firmwareText) ?? null;
+    return { mac, host, firmware, addressNumber };
+  }
+
+  private async startTransfer(request: RequestPacket, from: RemoteInfo): Promise<void> {
+    const clientKey = `${from.address}:${from.port}`;
+    // A client that retransmits its RRQ before our first reply arrives must
+    // not get a second transfer racing the first one from another TID.
+    if (this.active.has(clientKey)) return;
+    const config = this.deps.config();
+    const tftp = config.tftp;
+    const who = this.identify(config, from.address);
+
+    if (request.mode !== 'octet' && request.mode !== 'netascii') {
+      // `mail` (RFC 1350) is obsolete and anything else is unknown.
+      this.refuse(from, request.filename, { errorCode: ErrorCode.IllegalOperation, reason: 'bad-mode', message: `Unsupported mode: ${request.mode}` }, 'failure', who.mac, who.host);
+      return;
+    }
+    if (this.inUse >= tftp.maxTransfers) {
+      this.refuse(from, request.filename, { errorCode: ErrorCode.NotDefined, reason: 'server-busy', message: 'Server busy: too many transfers, try again' }, 'failure', who.mac, who.host);
+      return;
+    }
+    const perClient = this.perClient.get(from.address) ?? 0;
+    if (perClient >= tftp.maxTransfersPerClient) {
+      this.refuse(from, request.filename, { errorCode: ErrorCode.NotDefined, reason: 'client-busy', message: 'Too many transfers from this client' }, 'failure', who.mac, who.host);
+      return;
+    }
+    this.inUse++;
+    this.perClient.set(from.address, perClient + 1);
+    this.active.set(clientKey, null);
+    let registered = false;
+    let release = () => {};
+    try {
+      const resolved = await this.resolver.resolve(config, {
+        rawName: request.filename,
+        mode: request.mode,
+        who: { clientAddress: who.addressNumber, macForAddress: (address) => this.deps.leases().macForAddress(address), state: this.deps.bootState },
+      });
+      if (!resolved.ok) {
+        const routine = resolved.reason === 'not-found' && PROBED_CONFIG_NAME.test(request.filename.replace(/^\/+/, ''));
+        this.refuse(from, request.filename, resolved, routine ? 'harmless' : 'failure', who.mac, who.host);
+        return;
+      }
+      release = resolved.release;
+      if (!this.accepting) return;
+      const blksizeMax = Math.min(tftp.blksizeMax, who.host?.tftpBlksizeMax ?? Infinity, (who.firmware && tftp.blksizeMaxByFirmware[who.firmware]) || Infinity);
+      const negotiated = negotiateOptions(request.options, { blksizeMax, windowsizeMax: tftp.windowsizeMax }, resolved.size);
+
+      let progress: (bytes: number) => void = () => undefined;
+      const transfer = this.runner.run(
+        {
+          client: { address: from.address, port: from.port },
+          ports: { bindAddress: tftp.listenAddress, portRange: tftp.portRange, rangeStart: this.nextRangePort++ },
+          source: { content: resolved.content, fd: resolved.fd, size: resolved.size },
+          blksize: negotiated.blksize,
+          windowsize: negotiated.windowsize,
+          timeoutMs: (negotiated.timeoutS ?? tftp.timeoutS) * 1000,
+          retries: tftp.retries,
+          oack: negotiated.oack.length > 0 ? encodeOptionAck(negotiated.oack) : null,
+          tsizeRequested: negotiated.tsizeRequested,
+        },
+        {
+          onProgress: (bytes) => progress(bytes),
+          onUnknownTid: (stranger) => {
+            this.counters.unknownTid++;
+            this.countMalformed('unknown-tid');
+            this.deps.log.debug({ client: clientKey, stranger: `${stranger.address}:${stranger.port}` }, 'packet from unknown TID answered with ERROR 5');
+          },
+          onMalformed: (reason) => this.countMalformed(reason),
+        },
+      );
+      this.active.set(clientKey, transfer);
+      try {
+        await transfer.ready;
+      } catch (error) {
+        this.refuse(from, request.filename, { errorCode: ErrorCode.NotDefined, reason: 'no-port', message: 'No free transfer port' }, 'failure', who.mac, who.host);
+        this.deps.log.error({ err: error }, 'no TFTP transfer port could be bound');
+        return;
+      }
+      const handle = this.deps.transfers.begin({ service: 'tftp', client: clientKey, mac: who.mac, file: resolved.name, size: resolved.size });
+      progress = handle.progress;
+      registered = true;
+      this.counters.started++;
+      this.deps.metrics.set(METRIC_ACTIVE, 'TFTP transfers in progress', this.active.size);
+      const summary = { client: clientKey, mac: who.mac, host: who.host?.name ?? null, file: resolved.name, size: resolved.size, origin: resolved.origin, blksize: negotiated.blksize, windowsize: negotiated.windowsize, mode: request.mode };
+      this.deps.log.debug(summary, 'TFTP transfer started');
+      this.deps.events.record({ kind: 'tftp.start', mac: who.mac, ip: from.address, host: who.host?.name ?? null, outcome: 'ok', message: resolved.name, details: { size: resolved.size, blksize: negotiated.blksize, windowsize: negotiated.windowsize } });
+
+      const result = await transfer.finished;
+      handle.end();
+      this.report(result, summary, who.mac, who.host, from.address);
+    } finally {
+      release();
+      this.inUse--;
+      const left = (this.perClient.get(from.address) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(from.address);
+      else this.perClient.set(from.address, left);
+      this.active.delete(clientKey);
+      if (registered) this.deps.metrics.set(METRIC_ACTIVE, 'TFTP transfers in progress', this.active.size);
+      if (this.active.size === 0) this.drained?.();
+    }
+  }
+
+  private report(result: TransferResult, summary: Record<string, unknown> & { file: string }, mac: string | null, host: HostConfig | null, address: string): void {
+    const counters = this.counters;
+    counters.bytes += result.bytes;
+    counters.retransmits += result.retransmits;
+    this.deps.metrics.inc(METRIC_BYTES, 'TFTP file bytes delivered (acknowledged)', {}, result.bytes);
+    if (result.retransmits > 0) this.deps.metrics.inc(METRIC_RETRANSMITS, 'TFTP packets sent again after a timeout or gap', {}, result.retransmits);
+    this.deps.metrics.inc(METRIC_TRANSFERS, 'TFTP transfers by outcome', { outcome: result.outcome });
+    const line = { ...summary, bytes: result.bytes, durationMs: result.durationMs, retransmits: result.retransmits, outcome: result.outcome, reason: result.reason };
+    const details = { size: summary['size'], bytes: result.bytes, blksize: summary['blksize'], windowsize: summary['windowsize'], durationMs: result.durationMs, retransmits: result.retransmits };
+    const base = { mac, ip: address, host: host?.name ?? null };
+    if (result.outcome === 'done') {
+      counters.completed++;
+      this.deps.log.info(line, 'TFTP transfer done');
+      this.deps.events.record({ ...base, kind: 'tftp.done', outcome: 'ok', message: summary.file, details });
+    } else if (result.outcome === 'size-probe') {
+      counters.sizeProbes++;
+      this.deps.log.info(line, 'TFTP size probe (client read tsize and aborted, as EDK2 does)');
+      this.deps.events.record({ ...base, kind: 'tftp.size-probe', outcome: 'harmless', message: `${summary.file}: size probe`, details });
+    } else {
+      counters.failed++;
+      this.deps.log.warn(line, 'TFTP transfer failed');
+      this.deps.events.record({ ...base, kind: 'tftp.failed', outcome: 'failure', message: `${summary.file}: ${result.reason ?? 'failed'}`, details: { ...details, reason: result.reason } });
+    }
+  }
+}

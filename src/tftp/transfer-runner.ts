@@ -1,0 +1,269 @@
+/**
+ * Where transfers run. Node sends one datagram per system call, and on a
+ * boot storm the sends (with the kernel's loopback/NIC work they carry) are
+ * nearly all the CPU a TFTP server uses; one thread caps the service at one
+ * core. So transfers run in a small pool of worker threads, each with its
+ * own sockets and event loop, while the main thread takes requests, checks
+ * names and limits, and keeps the counters. Cached files live in shared
+ * memory, so a worker reads the same bytes without a copy.
+ *
+ * Without a built worker script (tests running TypeScript sources) or with
+ * one CPU, transfers run on the main thread: same code, same behaviour.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { blockSourceFor, type SourceSpec } from './files.js';
+import { openTransferSockets, type TransferPortChoice } from './sockets.js';
+import { Transfer, type TransferResult } from './transfer.js';
+
+/** Largest worker pool, whatever the CPU count: past this the NIC, not the CPU, is the limit. */
+export const MAX_TRANSFER_WORKERS = 4;
+/** How often workers report bytes done for /api/transfers (the hot path only writes a field). */
+export const PROGRESS_REPORT_MS = 250;
+
+/** Everything a transfer needs, in a form that can cross to a worker thread. */
+export interface TransferSpec {
+  client: { address: string; port: number };
+  ports: TransferPortChoice;
+  source: SourceSpec;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  retries: number;
+  oack: Buffer | null;
+  tsizeRequested: boolean;
+}
+
+export interface TransferHooks {
+  onProgress(bytes: number): void;
+  onUnknownTid(from: { address: string; port: number }): void;
+  onMalformed(reason: string): void;
+}
+
+export interface RunningTransfer {
+  /** Resolves once the transfer's port is bound and the first packet sent; rejects when no port could be bound. */
+  ready: Promise<void>;
+  finished: Promise<TransferResult>;
+  abort(message: string): void;
+}
+
+export interface TransferRunner {
+  /** Worker threads in use (0: the main thread runs transfers). */
+  readonly threads: number;
+  run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer;
+  close(): Promise<void>;
+}
+
+/** Runs one transfer on the current thread (main thread or a worker). */
+export function runTransferHere(spec: TransferSpec, hooks: TransferHooks): RunningTransfer {
+  let transfer: Transfer | null = null;
+  let abortedWith: string | null = null;
+  let resolveFinished!: (result: TransferResult) => void;
+  const finished = new Promise<TransferResult>((resolve) => {
+    resolveFinished = resolve;
+  });
+  const ready = (async () => {
+    const sockets = await openTransferSockets(spec.ports, spec.client);
+    transfer = new Transfer({
+      ...sockets,
+      peerAddress: spec.client.address,
+      peerPort: spec.client.port,
+      source: blockSourceFor(spec.source),
+      blksize: spec.blksize,
+      windowsize: spec.windowsize,
+      timeoutMs: spec.timeoutMs,
+      retries: spec.retries,
+      oack: spec.oack,
+      tsizeRequested: spec.tsizeRequested,
+      onProgress: hooks.onProgress,
+      onUnknownTid: hooks.onUnknownTid,
+      onMalformed: hooks.onMalformed,
+    });
+    transfer.start().then(resolveFinished, () => undefined);
+    if (abortedWith !== null) transfer.abort(abortedWith);
+  })();
+  ready.catch(() => undefined);
+  return {
+    ready,
+    finished,
+    abort: (message) => {
+      if (transfer) transfer.abort(message);
+      else abortedWith = message;
+    },
+  };
+}
+
+class InProcessRunner implements TransferRunner {
+  readonly threads = 0;
+  run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer {
+    return runTransferHere(spec, hooks);
+  }
+  async close(): Promise<void> {}
+}
+
+// ---- worker protocol
+
+export type ToWorker = { type: 'run'; id: number; spec: TransferSpec } | { type: 'abort'; id: number; message: string };
+
+export type FromWorker =
+  | { type: 'ready'; id: number }
+  | { type: 'ready-failed'; id: number; message: string; code: string | null }
+  | { type: 'progress'; entries: [id: number, bytes: number][] }
+  | { type: 'unknown-tid'; id: number; address: string; port: number }
+  | { type: 'malformed'; id: number; reason: string }
+  | { type: 'done'; id: number; result: TransferResult };
+
+interface Pending {
+  hooks: TransferHooks;
+  ready: { resolve: () => void; reject: (error: Error) => void };
+  finished: (result: TransferResult) => void;
+  settled: boolean;
+}
+
+class PooledWorker {
+  readonly pending = new Map<number, Pending>();
+  private worker: Worker;
+  private online = false;
+  closing = false;
+  /** It died before ever starting (a broken install, bad flags): not respawned, its share runs on the main thread. */
+  broken = false;
+
+  constructor(
+    private readonly url: URL,
+    private readonly onProblem: (message: string, error?: unknown) => void,
+  ) {
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    // Not the parent's flags: `--input-type`, `--eval` and the like break a worker.
+    const worker = new Worker(this.url, { execArgv: process.execArgv.filter((flag) => /^--(?:max-old-space-size|enable-source-maps|inspect)/.test(flag)) });
+    worker.unref();
+    this.online = false;
+    worker.once('online', () => {
+      this.online = true;
+    });
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    // A crashed worker fails its transfers and is replaced; the service goes on.
+    worker.on('error', (error) => {
+      this.onProblem('TFTP transfer worker crashed', error);
+      this.failAll(`transfer worker crashed: ${error.message}`);
+    });
+    worker.on('exit', () => {
+      this.failAll('transfer worker exited');
+      if (this.closing) return;
+      if (!this.online) {
+        this.broken = true;
+        this.onProblem('TFTP transfer worker could not start; transfers run on the main thread');
+        return;
+      }
+      this.worker = this.spawn();
+    });
+    return worker;
+  }
+
+  get load(): number {
+    return this.pending.size;
+  }
+
+  post(message: ToWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private failAll(reason: string): void {
+    for (const [id, pending] of this.pending) {
+      pending.ready.reject(new Error(reason));
+      pending.finished({ outcome: 'failed', bytes: 0, retransmits: 0, durationMs: 0, reason });
+      this.pending.delete(id);
+    }
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type === 'progress') {
+      for (const [id, bytes] of message.entries) this.pending.get(id)?.hooks.onProgress(bytes);
+      return;
+    }
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    switch (message.type) {
+      case 'ready':
+        pending.ready.resolve();
+        break;
+      case 'ready-failed': {
+        const error = Object.assign(new Error(message.message), { code: message.code ?? undefined });
+        pending.ready.reject(error);
+        this.pending.delete(message.id);
+        break;
+      }
+      case 'unknown-tid':
+        pending.hooks.onUnknownTid({ address: message.address, port: message.port });
+        break;
+      case 'malformed':
+        pending.hooks.onMalformed(message.reason);
+        break;
+      case 'done':
+        pending.hooks.onProgress(message.result.bytes);
+        pending.finished(message.result);
+        this.pending.delete(message.id);
+        break;
+    }
+  }
+
+  async terminate(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+}
+
+class WorkerPoolRunner implements TransferRunner {
+  private readonly workers: PooledWorker[];
+  private nextId = 1;
+
+  constructor(url: URL, count: number, onProblem: (message: string, error?: unknown) => void) {
+    this.workers = Array.from({ length: count }, () => new PooledWorker(url, onProblem));
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer {
+    // Least busy worker: transfers differ in size, so round-robin drifts.
+    let worker: PooledWorker | null = null;
+    for (const candidate of this.workers) if (!candidate.broken && (worker === null || candidate.load < worker.load)) worker = candidate;
+    if (worker === null) return runTransferHere(spec, hooks);
+    const chosen = worker;
+    const id = this.nextId++;
+    let readyHandlers!: Pending['ready'];
+    const ready = new Promise<void>((resolve, reject) => {
+      readyHandlers = { resolve, reject };
+    });
+    ready.catch(() => undefined);
+    let finishedHandler!: (result: TransferResult) => void;
+    const finished = new Promise<TransferResult>((resolve) => {
+      finishedHandler = resolve;
+    });
+    chosen.pending.set(id, { hooks, ready: readyHandlers, finished: finishedHandler, settled: false });
+    chosen.post({ type: 'run', id, spec });
+    return { ready, finished, abort: (message) => chosen.post({ type: 'abort', id, message }) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
+
+/**
+ * The pool for this machine: `NETBOOT_TFTP_WORKERS` (0 = main thread) or
+ * one worker per CPU up to MAX_TRANSFER_WORKERS; the main thread on a
+ * one-CPU machine.
+ */
+export function createTransferRunner(onProblem: (message: string, error?: unknown) => void = () => undefined): TransferRunner {
+  const url = new URL('./transfer-worker.js', import.meta.url);
+  const fromEnv = process.env['NETBOOT_TFTP_WORKERS'];
+  const wanted = fromEnv !== undefined && /^\d+$/.test(fromEnv) ? Number(fromEnv) : availableParallelism() >= 2 ? Math.min(availableParallelism(), MAX_TRANSFER_WORKERS) : 0;
+  if (wanted === 0 || !existsSync(fileURLToPath(url))) return new InProcessRunner();
+  return new WorkerPoolRunner(url, wanted, onProblem);
+}

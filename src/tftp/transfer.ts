@@ -1,0 +1,304 @@
+/**
+ * One read transfer on its own socket (its port is the server's TID, RFC
+ * 1350 §4): optional OACK, then DATA in windows of `windowsize` blocks
+ * (RFC 7440; 1 is classic lock-step), retransmission on timeout with
+ * backoff and a bounded number of tries, block-number rollover past 65535.
+ *
+ * The hot path is written to allocate nothing per block: one packet buffer
+ * per window slot, filled by copy and reused once the kernel has taken it.
+ */
+import type { Socket, RemoteInfo } from 'node:dgram';
+import { encodeError, ErrorCode, Opcode, writeDataHeader } from './codec.js';
+import type { BlockSource } from './files.js';
+
+/** Longest wait between retransmissions, however often the timeout doubled. */
+export const MAX_RETRANSMIT_TIMEOUT_MS = 10_000;
+
+export type TransferOutcome = 'done' | 'failed' | 'size-probe';
+
+export interface TransferResult {
+  outcome: TransferOutcome;
+  /** File bytes the client acknowledged. */
+  bytes: number;
+  /** DATA (and OACK) packets sent again. */
+  retransmits: number;
+  durationMs: number;
+  /** Why it failed (`timeout`, `client error 2: …`, `shutdown`), null when done. */
+  reason: string | null;
+}
+
+export interface TransferOptions {
+  /**
+   * Bound to its own port and connected to the client; the transfer owns it
+   * and closes it at the end. A connected socket skips the kernel's route
+   * lookup on every send, which is most of the per-packet cost here.
+   */
+  socket: Socket;
+  /**
+   * Unconnected, bound to the same port (SO_REUSEADDR): the kernel hands it
+   * only datagrams from other addresses/ports, which get ERROR 5. Null when
+   * it could not be bound (strangers then get ICMP port unreachable).
+   */
+  strangerSocket: Socket | null;
+  peerAddress: string;
+  peerPort: number;
+  source: BlockSource;
+  blksize: number;
+  windowsize: number;
+  /** First retransmission timeout; doubled per consecutive timeout up to MAX_RETRANSMIT_TIMEOUT_MS. */
+  timeoutMs: number;
+  /** Consecutive timeouts before giving up. */
+  retries: number;
+  /** The OACK datagram to send first, or null to start with DATA 1. */
+  oack: Buffer | null;
+  /** The request carried `tsize`: an ERROR in reply to our OACK is then EDK2's size probe, not a failure. */
+  tsizeRequested: boolean;
+  onProgress?(bytes: number): void;
+  /** A packet arrived from an address/port that is not this transfer's client (answered with ERROR 5). */
+  onUnknownTid?(from: RemoteInfo): void;
+  onMalformed?(reason: string): void;
+}
+
+const UNKNOWN_TID = encodeError(ErrorCode.UnknownTransferId, 'Unknown transfer ID');
+
+export class Transfer {
+  private readonly socket: Socket;
+  private readonly source: BlockSource;
+  private readonly blksize: number;
+  private readonly windowsize: number;
+  private readonly lastBlock: number;
+  private readonly baseTimeoutMs: number;
+  /** One reusable packet per window slot. */
+  private readonly packets: Buffer[];
+
+  private state: 'oack' | 'data' | 'finished' = 'data';
+  /** Lowest block not yet acknowledged (absolute, 1-based; wire number is `& 0xffff`). */
+  private base = 1;
+  /** Next block to send. */
+  private next = 1;
+  /** Highest block ever sent: anything at or below it that is sent again is a retransmit. */
+  private highestSent = 0;
+  private retransmits = 0;
+  private tries = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
+  private loading = false;
+  private readonly startedAt = Date.now();
+  private resolve!: (result: TransferResult) => void;
+  readonly finished: Promise<TransferResult>;
+
+  constructor(private readonly options: TransferOptions) {
+    this.socket = options.socket;
+    this.source = options.source;
+    this.blksize = options.blksize;
+    this.windowsize = options.windowsize;
+    // The last block is the first short one: a file of exactly N blocks ends with an empty block.
+    this.lastBlock = Math.floor(options.source.size / options.blksize) + 1;
+    this.baseTimeoutMs = options.timeoutMs;
+    this.packets = Array.from({ length: Math.min(options.windowsize, this.lastBlock) }, () => Buffer.allocUnsafe(4 + options.blksize));
+    this.finished = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  start(): Promise<TransferResult> {
+    this.socket.on('message', this.onMessage);
+    this.socket.on('error', this.onSocketError);
+    this.options.strangerSocket?.on('message', this.onStranger);
+    this.options.strangerSocket?.on('error', () => undefined);
+    if (this.options.oack) {
+      this.state = 'oack';
+      this.sendOack(false);
+    } else {
+      this.sendWindow();
+    }
+    this.armTimer(this.baseTimeoutMs);
+    return this.finished;
+  }
+
+  /** Ends the transfer now, telling the client why. */
+  abort(message: string): void {
+    if (this.state === 'finished') return;
+    this.sendRaw(encodeError(ErrorCode.NotDefined, message));
+    this.finish('failed', message);
+  }
+
+  get bytesAcked(): number {
+    return Math.min(this.source.size, (this.base - 1) * this.blksize);
+  }
+
+  private sendRaw(packet: Buffer): void {
+    try {
+      this.socket.send(packet);
+    } catch {
+      // The socket is closing: nothing more to say.
+    }
+  }
+
+  private sendOack(again: boolean): void {
+    if (again) this.retransmits++;
+    this.sendRaw(this.options.oack!);
+  }
+
+  /** Sends blocks from `next` up to the end of the window. */
+  private sendWindow(): void {
+    if (this.loading) return;
+    const { blksize, source, socket, packets } = this;
+    const windowEnd = Math.min(this.base + this.windowsize - 1, this.lastBlock);
+    while (this.next <= windowEnd) {
+      const block = this.next;
+      const offset = (block - 1) * blksize;
+      const length = Math.min(blksize, source.size - offset);
+      const slot = block % packets.length;
+      const packet = packets[slot]!;
+      if (length > 0 && !source.copyOut(offset, length, packet, 4)) {
+        this.loadThenSend(offset);
+        return;
+      }
+      writeDataHeader(packet, 0, block & 0xffff);
+      try {
+        socket.send(packet, 0, 4 + length);
+      } catch {
+        return; // closed under us (abort); `finish` has run
+      }
+      // A send the kernel could not take at once stays queued in libuv and
+      // still points at this buffer: give the slot a fresh one.
+      if (socket.getSendQueueCount() > 0) packets[slot] = Buffer.allocUnsafe(4 + blksize);
+      if (block <= this.highestSent) this.retransmits++;
+      else this.highestSent = block;
+      this.next = block + 1;
+    }
+  }
+
+  private loadThenSend(offset: number): void {
+    this.loading = true;
+    const windowStart = (this.base - 1) * this.blksize;
+    this.source.load(Math.min(windowStart, offset), this.windowsize * this.blksize).then(
+      () => {
+        this.loading = false;
+        if (this.state === 'data') this.sendWindow();
+      },
+      (error: unknown) => {
+        this.loading = false;
+        this.sendRaw(encodeError(ErrorCode.NotDefined, 'Read error'));
+        this.finish('failed', `read error: ${(error as Error).message}`);
+      },
+    );
+  }
+
+  /** RFC 1350 §4: a packet from anyone but our client gets ERROR 5, and the transfer carries on. */
+  private readonly onStranger = (_msg: Buffer, from: RemoteInfo): void => {
+    if (this.state === 'finished') return;
+    try {
+      this.options.strangerSocket?.send(UNKNOWN_TID, from.port, from.address);
+    } catch {
+      // closing
+    }
+    this.options.onUnknownTid?.(from);
+  };
+
+  private readonly onMessage = (msg: Buffer, _from: RemoteInfo): void => {
+    if (this.state === 'finished') return;
+    if (msg.length < 4 || msg[0] !== 0) {
+      this.options.onMalformed?.('truncated');
+      return;
+    }
+    const opcode = msg[1];
+    if (opcode === Opcode.Ack) {
+      this.onAck((msg[2]! << 8) | msg[3]!);
+    } else if (opcode === Opcode.Error) {
+      const code = (msg[2]! << 8) | msg[3]!;
+      const nul = msg.indexOf(0, 4);
+      const text = msg.toString('latin1', 4, nul < 0 ? msg.length : nul);
+      // EDK2 (OVMF, most UEFI) asks with `tsize 0`, reads the size from our
+      // OACK, then aborts with an ERROR and asks again for real.
+      const probe = this.state === 'oack' && this.options.tsizeRequested;
+      this.finish(probe ? 'size-probe' : 'failed', probe ? null : `client error ${code}: ${text}`);
+    } else {
+      this.options.onMalformed?.('unexpected-opcode');
+    }
+  };
+
+  private onAck(wireBlock: number): void {
+    if (this.state === 'oack') {
+      if (wireBlock !== 0) return;
+      this.state = 'data';
+      this.progressed();
+      this.sendWindow();
+      return;
+    }
+    const lastAcked = this.base - 1;
+    // Distance of the acknowledged block past the last one acknowledged, modulo rollover.
+    const ahead = (wireBlock - (lastAcked & 0xffff)) & 0xffff;
+    const inFlight = this.next - 1 - lastAcked;
+    // ahead 0: a duplicate ACK. Answering it would double every later block
+    // (the Sorcerer's Apprentice, RFC 1123 §4.2.3.1); only our timer resends.
+    // ahead > inFlight: a stale ACK from before a rollover or a retransmit.
+    if (ahead === 0 || ahead > inFlight) return;
+    const acked = lastAcked + ahead;
+    this.base = acked + 1;
+    this.options.onProgress?.(this.bytesAcked);
+    if (acked >= this.lastBlock) {
+      this.finish('done', null);
+      return;
+    }
+    // RFC 7440 §4: an ACK short of the window's end means the client missed
+    // the next block; resend the window from there.
+    if (acked < this.next - 1) this.next = this.base;
+    this.progressed();
+    this.sendWindow();
+  }
+
+  private progressed(): void {
+    this.tries = 0;
+    this.armTimer(this.baseTimeoutMs);
+  }
+
+  private armTimer(ms: number): void {
+    if (this.timer && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimeout, ms);
+  }
+
+  private readonly onTimeout = (): void => {
+    if (this.state === 'finished') return;
+    this.tries++;
+    if (this.tries > this.options.retries) {
+      this.sendRaw(encodeError(ErrorCode.NotDefined, 'Transfer timed out'));
+      this.finish('failed', 'timeout');
+      return;
+    }
+    this.timer = null;
+    this.armTimer(Math.min(this.timerMs * 2, MAX_RETRANSMIT_TIMEOUT_MS));
+    if (this.state === 'oack') {
+      this.sendOack(true);
+    } else {
+      this.next = this.base;
+      this.sendWindow();
+    }
+  };
+
+  private readonly onSocketError = (error: Error): void => {
+    this.finish('failed', `socket error: ${error.message}`);
+  };
+
+  private finish(outcome: TransferOutcome, reason: string | null): void {
+    if (this.state === 'finished') return;
+    this.state = 'finished';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.socket.off('message', this.onMessage);
+    for (const socket of [this.socket, this.options.strangerSocket]) {
+      try {
+        socket?.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.resolve({ outcome, bytes: this.bytesAcked, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason });
+  }
+}
