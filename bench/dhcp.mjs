@@ -193,7 +193,7 @@ async function runAtRate(server, rate) {
     const started = Date.now();
     let output;
     try {
-      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1'], { timeout: (SECONDS + 30) * 1000 });
+      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1', '-W', '1000000'], { timeout: (SECONDS + 30) * 1000 });
     } catch (error) {
       // perfdhcp exits non-zero when packets were dropped; its report is still on stdout.
       output = `${error.stdout ?? ''}`;

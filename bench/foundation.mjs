@@ -21,7 +21,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -201,11 +201,13 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
   '## Foundation: config validation, boot policy, serve lifecycle',
   '',
-  `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpu}), Node ${process.version}; \`node bench/foundation.mjs\`, medians of ${RUNS} runs.`,
+  `Run ${new Date().toISOString()} on ${cpus().length} cores (${cpu}), Node ${process.version}, load average ${loadavg()[0].toFixed(1)} at the end; \`node bench/foundation.mjs\`, medians of ${RUNS} runs. Whole-process times include Node's start and module loading and swing with the machine's load; read the ratios.`,
   '',
   '### Validating a config with N hosts (one reservation each), whole process, ms',
   '',
   'Each reference validates the same hosts in its own format: `dnsmasq --test` (dhcp-host lines; it checks syntax only: no duplicate, pool or file checks) and `kea-dhcp4 -t` (reservations in one subnet). `netboot check` also runs every cross-check, reads the answer-file template and prints a summary of every host.',
+  '',
+  'Most of netboot\'s loader time for large files is the `yaml` package parsing the document (with source positions, so every error can say line:col); schema and cross-checks are a small part.',
   '',
   '| hosts | netboot check | netboot loader in-process | dnsmasq --test | kea-dhcp4 -t | check / dnsmasq | check / kea |',
   '|---:|---:|---:|---:|---:|---:|---:|',

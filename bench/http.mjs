@@ -21,8 +21,8 @@ import { randomBytes } from 'node:crypto';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LONG = process.env.NETBOOT_BENCH_LONG === '1';
-const SINGLE_REPEATS = LONG ? 5 : 3;
-const CONCURRENT_REPEATS = LONG ? 3 : 1;
+const SINGLE_REPEATS = LONG ? 7 : 3;
+const CONCURRENT_REPEATS = LONG ? 5 : 3;
 const CONCURRENT_CLIENTS = 50;
 const BIG_BYTES = 1024 * 1024 * 1024;
 const MEDIUM_BYTES = 200 * 1024 * 1024;
@@ -129,7 +129,8 @@ function curlOnce(url) {
     let err = '';
     child.stdout.on('data', (chunk) => { out += chunk; });
     child.stderr.on('data', (chunk) => { err += chunk; });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': stdout may still hold curl's -w line when the process exits.
+    child.once('close', (code) => {
       const [status, size] = out.trim().split(' ');
       if (code !== 0 || status !== '200') reject(new Error(`curl ${url}: exit ${code} status ${status} ${err}`));
       else resolve(Number(size));
@@ -182,13 +183,13 @@ async function startNetboot(dir) {
   return { pid: child.pid, port, urlFor: (name) => `http://127.0.0.1:${port}/trees/bench/${name}`, stop: () => stopChild(child) };
 }
 
-async function startNginx(dir) {
-  const prefix = join(dir, 'nginx');
+async function startNginx(dir, workers = 'auto') {
+  const prefix = join(dir, `nginx-${workers}`);
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const port = 20000 + Math.floor(Math.random() * 20000);
   // Debian's defaults where it matters: worker_processes auto, sendfile on, tcp_nopush on.
   const conf = `
-worker_processes auto;
+worker_processes ${workers};
 pid ${join(prefix, 'nginx.pid')};
 error_log ${join(prefix, 'logs', 'error.log')} warn;
 events { worker_connections 1024; }
@@ -274,12 +275,15 @@ async function main() {
     const netboot = await startNetboot(dir);
     let ours;
     let theirs;
+    let oneWorker;
     try {
       const nginx = await startNginx(dir);
+      const nginxOne = await startNginx(dir, 1);
       try {
-        [ours, theirs] = await measureBoth([netboot, nginx]);
+        [ours, theirs, oneWorker] = await measureBoth([netboot, nginx, nginxOne]);
       } finally {
         await nginx.stop();
+        await nginxOne.stop();
       }
     } finally {
       await netboot.stop();
@@ -295,23 +299,24 @@ async function main() {
       `Machine: ${info.nproc} cores, ${info.model}; ${info.date}; Node ${info.node}; ${info.nginx}.`,
       `Loopback, files in the page cache, curl clients (\`-o /dev/null\`) on the same 2 cores as the server. ` +
         `Single: median of ${SINGLE_REPEATS} downloads of a 1 GiB file. Concurrent: ${CONCURRENT_CLIENTS} curl at once, each the same 200 MiB file, ` +
-        `aggregate bytes / wall time (median of ${CONCURRENT_REPEATS}). nginx: Debian defaults that matter (worker_processes auto, sendfile on). ` +
+        `aggregate bytes / wall time (median of ${CONCURRENT_REPEATS}). nginx: Debian defaults that matter (worker_processes auto = 2 here, sendfile on), and the same with one worker (netboot is one Node process). ` +
         'RSS: VmRSS of the server (nginx master + workers), sampled every 100 ms. The two servers take turns scenario by scenario. ' +
         `Load average before/after: ${loadBefore} / ${loadAfter} (other work on the machine makes single runs noisy).`,
       '',
-      '| scenario | netboot MB/s | nginx MB/s | netboot / nginx |',
-      '|---|---:|---:|---:|',
-      `| 1 GiB, one client | ${mb(ours.single)} | ${mb(theirs.single)} | ${ratio(ours.single, theirs.single)} |`,
-      `| 200 MiB × ${CONCURRENT_CLIENTS} concurrent | ${mb(ours.concurrent)} | ${mb(theirs.concurrent)} | ${ratio(ours.concurrent, theirs.concurrent)} |`,
+      '| scenario | netboot MB/s | nginx MB/s | netboot / nginx | nginx 1 worker MB/s | netboot / nginx 1 worker |',
+      '|---|---:|---:|---:|---:|---:|',
+      `| 1 GiB, one client | ${mb(ours.single)} | ${mb(theirs.single)} | ${ratio(ours.single, theirs.single)} | ${mb(oneWorker.single)} | ${ratio(ours.single, oneWorker.single)} |`,
+      `| 200 MiB × ${CONCURRENT_CLIENTS} concurrent | ${mb(ours.concurrent)} | ${mb(theirs.concurrent)} | ${ratio(ours.concurrent, theirs.concurrent)} | ${mb(oneWorker.concurrent)} | ${ratio(ours.concurrent, oneWorker.concurrent)} |`,
       '',
-      '| server RSS (MiB) | netboot | nginx |',
-      '|---|---:|---:|',
-      `| idle | ${mib(ours.idleKiB)} | ${mib(theirs.idleKiB)} |`,
-      `| peak, 1 GiB download | ${mib(ours.singlePeakKiB)} | ${mib(theirs.singlePeakKiB)} |`,
-      `| peak, ${CONCURRENT_CLIENTS} concurrent | ${mib(ours.concurrentPeakKiB)} | ${mib(theirs.concurrentPeakKiB)} |`,
+      '| server RSS (MiB) | netboot | nginx | nginx 1 worker |',
+      '|---|---:|---:|---:|',
+      `| idle | ${mib(ours.idleKiB)} | ${mib(theirs.idleKiB)} | ${mib(oneWorker.idleKiB)} |`,
+      `| peak, 1 GiB download | ${mib(ours.singlePeakKiB)} | ${mib(theirs.singlePeakKiB)} | ${mib(oneWorker.singlePeakKiB)} |`,
+      `| peak, ${CONCURRENT_CLIENTS} concurrent | ${mib(ours.concurrentPeakKiB)} | ${mib(theirs.concurrentPeakKiB)} | ${mib(oneWorker.concurrentPeakKiB)} |`,
       '',
       `Runs (MB/s): netboot single ${ours.singleAll.map(mb).join(', ')}; nginx single ${theirs.singleAll.map(mb).join(', ')}; ` +
-        `netboot concurrent ${ours.concurrentAll.map(mb).join(', ')}; nginx concurrent ${theirs.concurrentAll.map(mb).join(', ')}.`,
+        `nginx 1 worker single ${oneWorker.singleAll.map(mb).join(', ')}; netboot concurrent ${ours.concurrentAll.map(mb).join(', ')}; ` +
+        `nginx concurrent ${theirs.concurrentAll.map(mb).join(', ')}; nginx 1 worker concurrent ${oneWorker.concurrentAll.map(mb).join(', ')}.`,
       '',
     ];
     const text = lines.join('\n');

@@ -95,15 +95,46 @@ function processTree(rootPid) {
   return tree;
 }
 
-/** CPU seconds of the tree: live processes plus reaped children (cutime/cstime of the root). */
-function treeCpuSeconds(rootPid) {
-  let ticks = 0;
-  for (const p of processTree(rootPid)) ticks += p.utime + p.stime + (p.pid === rootPid ? p.cutime + p.cstime : 0);
-  return ticks / CLK_TCK;
-}
-
-function treeRssBytes(rootPid) {
-  return processTree(rootPid).reduce((sum, p) => sum + p.rssPages * PAGE, 0);
+/**
+ * Follows a server's process tree while it works: CPU of the root plus the
+ * last reading of every child seen (tftpd-hpa forks a child per transfer and
+ * may never wait for it, so cutime alone misses them), and the peak of the
+ * summed RSS.
+ */
+function treeMonitor(rootPid) {
+  const childTicks = new Map();
+  let rootTicks = 0;
+  let reapedTicks = 0;
+  let peakRss = 0;
+  const sample = () => {
+    let rss = 0;
+    for (const p of processTree(rootPid)) {
+      rss += p.rssPages * PAGE;
+      if (p.pid === rootPid) {
+        rootTicks = p.utime + p.stime;
+        reapedTicks = p.cutime + p.cstime;
+      } else {
+        childTicks.set(p.pid, p.utime + p.stime);
+      }
+    }
+    peakRss = Math.max(peakRss, rss);
+  };
+  sample();
+  const rootStart = rootTicks;
+  const reapedStart = reapedTicks;
+  const childStart = new Map(childTicks);
+  return {
+    sample,
+    cpuSeconds() {
+      let children = 0;
+      for (const [pid, ticks] of childTicks) children += ticks - (childStart.get(pid) ?? 0);
+      // Reaped children show up in cutime too: count whichever is larger, never both.
+      return (rootTicks - rootStart + Math.max(reapedTicks - reapedStart, children)) / CLK_TCK;
+    },
+    get peakRssBytes() {
+      return peakRss;
+    },
+  };
 }
 
 // ---------------------------------------------------------------- servers
@@ -242,16 +273,15 @@ async function singleClient(server, options) {
     if (result.ok) rates.push(FILE_BYTES / 1e6 / result.seconds);
     else failures++;
   }
-  return { mbps: rates.length ? median(rates) : 0, failures };
+  return { mbps: rates.length ? median(rates) : 0, best: rates.length ? Math.max(...rates) : 0, failures };
 }
 
 async function storm(server, clients) {
-  const cpuBefore = treeCpuSeconds(server.pid);
-  let peakRss = treeRssBytes(server.pid);
+  const monitor = treeMonitor(server.pid);
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peakRss = Math.max(peakRss, treeRssBytes(server.pid));
+      monitor.sample();
       await sleep(100);
     }
   })();
@@ -261,9 +291,9 @@ async function storm(server, clients) {
   sampling = false;
   await sampler;
   await sleep(200); // let forking servers reap their children so cutime counts them
-  const cpu = treeCpuSeconds(server.pid) - cpuBefore;
+  monitor.sample();
   const ok = results.filter((r) => r.ok).length;
-  return { mbps: (ok * FILE_BYTES) / 1e6 / seconds, failures: clients - ok, cpuSeconds: cpu, peakRssMB: peakRss / 1024 / 1024, seconds };
+  return { mbps: (ok * FILE_BYTES) / 1e6 / seconds, failures: clients - ok, cpuSeconds: monitor.cpuSeconds(), peakRssMB: monitor.peakRssBytes / 1024 / 1024, seconds };
 }
 
 // ---------------------------------------------------------------- main
@@ -294,6 +324,7 @@ const CASES = [
 ];
 
 const benchStarted = Date.now();
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 try {
   // Single-client cases: servers interleaved run by run, so background noise hits all alike.
   const running = [];
@@ -350,21 +381,22 @@ const names = [...single.keys()];
 const ratio = (value, reference) => (reference > 0 ? `${(value / reference).toFixed(2)}x` : 'n/a');
 const lines = [];
 lines.push('## TFTP', '');
-lines.push(`Machine: ${cpus().length} CPUs (nproc), ${cpuModel}; ${new Date().toISOString()}; Node ${process.version}.`);
+lines.push(`Machine: ${cpus().length} CPUs (nproc), ${cpuModel}; ${new Date().toISOString()}; Node ${process.version}; load average before/after: ${loadBefore} / ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`);
 lines.push(`Loopback, ${FILE_MB} MiB file, atftp client for every server. Single client: median of ${RUNS} runs, servers interleaved. Storms: ${STORM_RUNS} run(s) per size, lock-step blksize 1468, one fresh server at a time; CPU and peak RSS summed over the server's process tree (/proc). The client (atftp) shares the same cores.`);
 if (skipped.length) lines.push('', `Skipped: ${skipped.join('; ')}.`);
-lines.push('', '### Single client (MB/s)', '');
+lines.push('', '### Single client (MB/s, median of the runs; best run in brackets)', '');
 lines.push(`| case | ${names.join(' | ')} | netboot / tftpd-hpa | netboot / atftpd |`);
 lines.push(`|---|${names.map(() => '---:').join('|')}|---:|---:|`);
 for (const testCase of CASES) {
   const row = names.map((name) => {
     const result = single.get(name).get(testCase.label);
-    return `${result.mbps.toFixed(1)}${result.failures ? ` (${result.failures} failed)` : ''}`;
+    return `${result.mbps.toFixed(1)} [${result.best.toFixed(1)}]${result.failures ? ` (${result.failures} failed)` : ''}`;
   });
   const nb = single.get('netboot')?.get(testCase.label)?.mbps ?? 0;
   const hpa = single.get('tftpd-hpa')?.get(testCase.label)?.mbps ?? 0;
   const at = single.get('atftpd')?.get(testCase.label)?.mbps ?? 0;
-  lines.push(`| ${testCase.label} | ${row.join(' | ')} | ${ratio(nb, hpa)} | ${ratio(nb, at)} |`);
+  const best = (name) => single.get(name)?.get(testCase.label)?.best ?? 0;
+  lines.push(`| ${testCase.label} | ${row.join(' | ')} | ${ratio(nb, hpa)} [${ratio(best('netboot'), best('tftpd-hpa'))}] | ${ratio(nb, at)} [${ratio(best('netboot'), best('atftpd'))}] |`);
 }
 for (const clients of STORMS) {
   lines.push('', `### Boot storm: ${clients} clients × ${FILE_MB} MiB at once`, '');

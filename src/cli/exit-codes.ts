@@ -18,6 +18,8 @@ export const ExitCode = {
   ApiOrState: 5,
   /** An uncaught exception: a bug. */
   Internal: 70,
+  /** `serve` got a second SIGINT/SIGTERM while draining and stopped at once (the shell's 128 + SIGINT). */
+  Forced: 130,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

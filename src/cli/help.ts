@@ -45,6 +45,7 @@ Usage:
   netboot --help | COMMAND --help | --version
 
 Exit codes: 0 ok, 1 config errors, 2 usage, 3 cannot bind or start,
-4 host or boot loader not found, 5 server refused or state not written, 70 internal error.
+4 host or boot loader not found, 5 server refused or state not written, 70 internal error,
+130 stopped by a second signal.
 See docs/cli.md.`;
 }

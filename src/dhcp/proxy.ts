@@ -82,7 +82,7 @@ export class ProxyServer {
         return exchange;
       }
       if (type !== MessageType.Discover) return dropped('proxy-unexpected-type');
-      const reply = buildReply({ request: packet, type: MessageType.Offer, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision, pxeVendorOptions: true });
+      const reply = buildReply({ request: packet, type: MessageType.Offer, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision });
       this.remember(mac, decision, arrival.now);
       exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Offer, { server: config.dhcp.port, client: config.dhcp.clientPort }) });
       exchange.event = { kind: 'dhcp.proxy', outcome: 'ok', message: `proxy offer: boot file ${decision.bootFile}`, mac, ip: null, host: host?.name ?? null, details };
@@ -90,7 +90,7 @@ export class ProxyServer {
     }
 
     if (type !== MessageType.Request && type !== MessageType.Inform) return dropped('proxy-unexpected-type');
-    const reply = buildReply({ request: packet, type: MessageType.Ack, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision, pxeVendorOptions: true });
+    const reply = buildReply({ request: packet, type: MessageType.Ack, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision });
     const to = arrival.source.address !== 0 ? arrival.source.address : packet.ciaddr;
     exchange.replies.push({ packet: reply, destination: { address: to, port: arrival.source.port, delivery: 'client-address' } });
     details.ip = formatIpv4(to);

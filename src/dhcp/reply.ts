@@ -26,8 +26,6 @@ export interface ReplyInput {
   hostName?: string | null;
   /** NAK text (option 56). */
   message?: string;
-  /** Add option 43 "use this boot file, no discovery" (proxy mode, PXE firmware). */
-  pxeVendorOptions?: boolean;
 }
 
 /**
@@ -81,7 +79,7 @@ export function buildReply(input: ReplyInput): DhcpPacket {
     writeOption(options, Option.broadcastAddress, subnet.cidr.broadcast);
   }
   if (input.hostName) writeOption(options, Option.hostName, input.hostName);
-  if (decision !== null) addBootOptions(reply, request, decision, input.pxeVendorOptions === true);
+  if (decision !== null) addBootOptions(reply, request, decision);
   // RFC 3046 §2.2: the relay agent information goes back exactly as it came, as the last option.
   const relayInfo = request.options.get(OptionCode.RelayAgentInformation);
   if (relayInfo !== undefined) options.set(OptionCode.RelayAgentInformation, Buffer.from(relayInfo));
@@ -89,7 +87,7 @@ export function buildReply(input: ReplyInput): DhcpPacket {
   return reply;
 }
 
-function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDecision, pxeVendor: boolean): void {
+function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDecision): void {
   const options = reply.options;
   // PXE spec §2.2.2 / OVMF: a PXE client ignores an offer without option 60 "PXEClient"; UEFI HTTP boot one without "HTTPClient".
   if (decision.vendorClassReply !== null) writeOption(options, Option.vendorClass, decision.vendorClassReply);
@@ -100,7 +98,11 @@ function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDe
   writeOption(options, Option.bootfileName, decision.bootFile);
   // The BOOTP file field is what old PXE ROMs read; a URL longer than the field goes in option 67 only.
   if (Buffer.byteLength(decision.bootFile, 'latin1') < FILE_BYTES) reply.file = decision.bootFile;
-  if (pxeVendor && decision.vendorClassReply === 'PXEClient') options.set(OptionCode.VendorSpecific, buildPxeVendorOptions());
+  // Option 43 "use the boot file in this packet, no discovery": without it EDK2 (OVMF, most
+  // UEFI PXE) classes a PXEClient offer as "BINL", asks port 4011 of siaddr for the boot
+  // file, gets no answer and fails with PXE-E16 "No valid offer received" although the
+  // offer names a boot file (NetworkPkg/UefiPxeBcDxe/PxeBcDhcp4.c, PxeBcRetryBinlOffer).
+  if (decision.vendorClassReply === 'PXEClient') options.set(OptionCode.VendorSpecific, buildPxeVendorOptions());
   // PXE spec §2.2.5: a PXE server echoes the client's machine identifier (97).
   const machineId = request.options.get(OptionCode.ClientMachineId);
   if (machineId !== undefined) options.set(OptionCode.ClientMachineId, Buffer.from(machineId));

@@ -57,6 +57,13 @@ class DhcpService implements Service {
   private stopping = false;
   private readonly lastWarningAt = new Map<string, number>();
   private readonly counters = { received: 0, replied: 0, dropped: 0, persistErrors: 0 };
+  /**
+   * Per-label counts not yet added to the metrics registry. The hot path
+   * bumps a number in a Map; the registry is updated when metrics are
+   * rendered (its collector), so a packet costs no label-key building.
+   */
+  private readonly pendingMessages = new Map<string, number>();
+  private readonly pendingDrops = new Map<string, number>();
   private collectorAdded = false;
 
   constructor(private readonly context: ServiceContext) {
@@ -131,10 +138,22 @@ class DhcpService implements Service {
     };
   }
 
+  private flushCounters(): void {
+    for (const [type, count] of this.pendingMessages) this.context.metrics.inc(METRIC.messages[0], METRIC.messages[1], { type }, count);
+    for (const [reason, count] of this.pendingDrops) this.context.metrics.inc(METRIC.dropped[0], METRIC.dropped[1], { reason }, count);
+    this.pendingMessages.clear();
+    this.pendingDrops.clear();
+  }
+
+  private countMessage(type: string): void {
+    this.pendingMessages.set(type, (this.pendingMessages.get(type) ?? 0) + 1);
+  }
+
   private addCollector(): void {
     if (this.collectorAdded) return;
     this.collectorAdded = true;
     this.context.metrics.addCollector(() => {
+      this.flushCounters();
       const table = this.table;
       if (table === null) return;
       const counts = table.counts(Date.now());
@@ -146,7 +165,7 @@ class DhcpService implements Service {
 
   private drop(reason: string): void {
     this.counters.dropped += 1;
-    this.context.metrics.inc(METRIC.dropped[0], METRIC.dropped[1], { reason });
+    this.pendingDrops.set(reason, (this.pendingDrops.get(reason) ?? 0) + 1);
   }
 
   private onPacket(data: Buffer, source: RemoteInfo, path: ReplyPath, port: 'dhcp' | 'pxe'): void {
@@ -155,7 +174,7 @@ class DhcpService implements Service {
     let exchange: Exchange;
     try {
       const packet = decodePacket(data);
-      this.context.metrics.inc(METRIC.messages[0], METRIC.messages[1], { type: messageTypeName(messageTypeOf(packet)) });
+      this.countMessage(messageTypeName(messageTypeOf(packet)));
       const now = Date.now();
       if (this.server !== null) {
         exchange = this.server.handle({ packet, ifaceAddress: this.config.server.address, now });
@@ -223,10 +242,9 @@ class DhcpService implements Service {
         this.context.log.error({ err: error }, 'DHCP reply could not be encoded');
         continue;
       }
-      const type = messageTypeName(messageTypeOf(reply.packet));
-      this.context.metrics.inc(METRIC.messages[0], METRIC.messages[1], { type });
+      this.countMessage(messageTypeName(messageTypeOf(reply.packet)));
       this.counters.replied += 1;
-      path.send(bytes, reply.destination).catch((error: Error) => {
+      path.send(bytes, reply.destination, (error) => {
         this.drop('send-failed');
         this.context.log.debug({ err: error, to: `${formatIpv4(reply.destination.address)}:${reply.destination.port}` }, 'DHCP reply could not be sent');
       });

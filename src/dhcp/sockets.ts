@@ -28,7 +28,8 @@ export const DHCP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 /** A socket replies can be sent through. */
 export interface ReplyPath {
   readonly label: string;
-  send(data: Buffer, destination: Destination): Promise<void>;
+  /** Sends; `onError` hears a failed send (no promise per packet on the hot path). */
+  send(data: Buffer, destination: Destination, onError: (error: Error) => void): void;
 }
 
 export type MessageHandler = (data: Buffer, source: RemoteInfo, replyPath: ReplyPath) => void;
@@ -65,9 +66,11 @@ export function systemdSockets(prefix: string, env: NodeJS.ProcessEnv = process.
 function makeReplyPath(socket: Socket, label: string): ReplyPath {
   return {
     label,
-    send: (data, destination) => new Promise<void>((resolve, reject) => {
-      socket.send(data, destination.port, formatIpv4(destination.address), (error) => (error ? reject(error) : resolve()));
-    }),
+    send: (data, destination, onError) => {
+      socket.send(data, destination.port, formatIpv4(destination.address), (error) => {
+        if (error) onError(error);
+      });
+    },
   };
 }
 

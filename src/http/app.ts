@@ -25,6 +25,9 @@ export const HEADERS_TIMEOUT_CAP_S = 10;
 /** Socket idle limit: a download that stops reading for this long is dropped, so dead clients do not pin file handles. */
 export const IDLE_SOCKET_TIMEOUT_S = 120;
 
+/** Bodies are read and dropped; anything larger is refused (413). */
+export const CALLBACK_BODY_LIMIT_BYTES = 64 * 1024;
+
 /** How often Node looks for requests past their headers or request timeout. */
 export const CONNECTION_CHECK_INTERVAL_MS = 1000;
 
@@ -87,6 +90,12 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
   });
   applyTimeouts(app, timeouts);
   const tracker = new HttpTransferTracker(context);
+
+  // No route reads a body, but installers' callbacks send one: `wget --post-data=''` and `curl -d ''` say
+  // application/x-www-form-urlencoded, which fastify would answer with 415 (and an empty JSON body with 400),
+  // and the host would reinstall forever.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: CALLBACK_BODY_LIMIT_BYTES }, (_request, _body, done) => done(null, undefined));
 
   // sendFile only: our routes choose the root per request (trees change on reload).
   void app.register(fastifyStatic, { serve: false, decorateReply: true });

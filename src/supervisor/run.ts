@@ -9,6 +9,7 @@
  * (leases flushed), and the process exits 70 rather than limp on in an
  * unknown state; systemd's Restart=on-failure brings it back.
  */
+import { mkdirSync } from 'node:fs';
 import { loadConfigFile, type LoadResult } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
 import type { Config } from '../config/types.js';
@@ -80,6 +81,15 @@ export async function serve(options: ServeOptions): Promise<ServeHandle | number
   for (const warning of first.warnings) log.warn({ file: warning.file, line: warning.line, col: warning.col, path: warning.path }, formatIssue(warning));
   const notifier = options.notifier ?? createSdNotifier({ log });
 
+  // Made now, so a state folder that cannot be written is a clear error at start, not at the first lease.
+  try {
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    writeError(`netboot: cannot create the state folder ${config.stateDir}: ${(error as Error).message} (check state.dir / dhcp.leaseFile and the service user's permissions) (NETBOOT_ERR_STATE_WRITE)`);
+    await flushLogger(log);
+    return ExitCode.Runtime;
+  }
+
   let supervisor: Supervisor;
   try {
     supervisor = new Supervisor({ config, log, factories: { ...DEFAULT_FACTORIES, ...options.factories }, notifier, ...(options.backoff ? { backoff: options.backoff } : {}) });
@@ -142,8 +152,18 @@ export async function serve(options: ServeOptions): Promise<ServeHandle | number
 export function installProcessHandlers(handle: ServeHandle, exit: (code: number) => void = (code) => process.exit(code)): void {
   const { log } = handle;
   let reloads: Promise<unknown> = Promise.resolve();
-  process.on('SIGTERM', () => void handle.shutdown('SIGTERM'));
-  process.on('SIGINT', () => void handle.shutdown('SIGINT'));
+  let stopSignals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C means "now": skip the drain.
+    if (++stopSignals > 1) {
+      log.warn({ signal }, 'second stop signal; exiting without waiting for the drain');
+      void flushLogger(log, 50).then(() => exit(ExitCode.Forced));
+      return;
+    }
+    void handle.shutdown(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Reloads queue up: a second SIGHUP during a reload reloads again after it, with the file as it is then.
   process.on('SIGHUP', () => {
     reloads = reloads.then(() => handle.reload()).catch((error: unknown) => log.error({ err: error }, 'reload failed'));

@@ -31,6 +31,21 @@ export const DEFAULT_RESTART_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 3
 /** How long in-flight transfers get on stop; with the rest of shutdown it fits systemd's and the tests' 2 s. */
 export const DEFAULT_DRAIN_MS = 1500;
 
+/** A service that has not bound within this long is treated as failed to start (a hung DNS lookup, a stuck disk). */
+export const START_TIMEOUT_MS = 30_000;
+
+/** A failed instance gets this long to release its sockets before its replacement starts anyway. */
+export const FAILED_STOP_TIMEOUT_MS = 2_000;
+
+/** Resolves or rejects with `promise`, or rejects with `onTimeout()` after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Boot files must be fetchable before DHCP points anyone at them: a machine
  * that gets an OFFER while TFTP is still binding fails its boot.
@@ -285,7 +300,7 @@ export class Supervisor {
     slot.bindKey = bindKey(this.current, slot.name);
     const instance = this.factories[slot.name](this.contextFor(slot, generation));
     slot.instance = instance;
-    await instance.start();
+    await withTimeout(instance.start(), START_TIMEOUT_MS, () => new NetbootError('NETBOOT_ERR_SERVICE_START', `${slot.name} did not become ready within ${START_TIMEOUT_MS / 1000} s`));
     if (slot.generation !== generation || this.stopping) {
       // Replaced or shut down while it was starting.
       await instance.stop(0).catch(() => undefined);
@@ -317,7 +332,9 @@ export class Supervisor {
     this.metrics.inc('netboot_service_restarts_total', 'Service restarts after a failure', { service: slot.name });
     this.log.error({ service: slot.name, code: 'NETBOOT_ERR_SERVICE_CRASHED', err: error, restartInMs: delayMs }, `${slot.name} failed (${slot.lastError}); restarting in ${delayMs} ms`);
     this.notifier.status(`${slot.name} failed, restarting; ${this.readyStatus()}`);
-    const stopped = old === null ? Promise.resolve() : old.stop(0).catch((stopError: unknown) => this.log.warn({ service: slot.name, err: stopError }, 'stopping the failed instance failed too'));
+    const stopped = old === null
+      ? Promise.resolve()
+      : withTimeout(old.stop(0), FAILED_STOP_TIMEOUT_MS, () => new Error(`did not stop within ${FAILED_STOP_TIMEOUT_MS} ms`)).catch((stopError: unknown) => this.log.warn({ service: slot.name, err: stopError }, 'stopping the failed instance failed too'));
     slot.timer = setTimeout(() => {
       slot.timer = null;
       void stopped.then(async () => {

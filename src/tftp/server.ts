@@ -68,12 +68,12 @@ export class TftpServer {
   private accepting = false;
   private drained: (() => void) | null = null;
   readonly resolver: FileResolver;
-  readonly runner: TransferRunner;
+  /** Created on listen, closed on close: a service stopped and started again gets a fresh pool. */
+  private runner: TransferRunner | null = null;
   readonly counters: TftpCounters = { started: 0, completed: 0, failed: 0, sizeProbes: 0, refused: 0, bytes: 0, retransmits: 0, unknownTid: 0, malformed: {} };
 
   constructor(private readonly deps: TftpServerDeps) {
     this.resolver = new FileResolver(deps.config().tftp.cacheBytes);
-    this.runner = createTransferRunner((message, error) => deps.log.error({ err: error }, message));
   }
 
   /** `udp 0.0.0.0:69` */
@@ -104,6 +104,7 @@ export class TftpServer {
     socket.on('error', (error) => this.deps.log.error({ err: error }, 'TFTP request socket error'));
     const previous = this.socket;
     this.socket = socket;
+    this.runner ??= createTransferRunner((message, error) => this.deps.log.error({ err: error }, message));
     this.boundTo = `udp ${listenAddress}:${socket.address().port}`;
     this.accepting = true;
     previous?.close();
@@ -141,14 +142,15 @@ export class TftpServer {
     const left = [...this.active.values()].filter((transfer) => transfer !== null);
     for (const transfer of left) transfer.abort('Server shutting down');
     await Promise.all(left.map((transfer) => transfer.finished));
-    await this.runner.close();
+    await this.runner?.close();
+    this.runner = null;
   }
 
   status(): Record<string, unknown> {
     return {
       listening: this.socket !== null ? this.boundTo : null,
       active: this.active.size,
-      workerThreads: this.runner.threads,
+      workerThreads: this.runner?.threads ?? 0,
       ...this.counters,
       malformed: { ...this.counters.malformed },
       cache: { bytes: this.resolver.cache.usedBytes, hits: this.resolver.cache.hits, misses: this.resolver.cache.misses },
@@ -264,12 +266,13 @@ export class TftpServer {
         return;
       }
       release = resolved.release;
-      if (!this.accepting) return;
+      const runner = this.runner;
+      if (!this.accepting || runner === null) return;
       const blksizeMax = Math.min(tftp.blksizeMax, who.host?.tftpBlksizeMax ?? Infinity, (who.firmware && tftp.blksizeMaxByFirmware[who.firmware]) || Infinity);
       const negotiated = negotiateOptions(request.options, { blksizeMax, windowsizeMax: tftp.windowsizeMax }, resolved.size);
 
       let progress: (bytes: number) => void = () => undefined;
-      const transfer = this.runner.run(
+      const transfer = runner.run(
         {
           client: { address: from.address, port: from.port },
           ports: { bindAddress: tftp.listenAddress, portRange: tftp.portRange, rangeStart: this.nextRangePort++ },

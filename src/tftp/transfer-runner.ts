@@ -14,12 +14,15 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { blockSourceFor, type SourceSpec } from './files.js';
+import { blockSourceFor, type SourceSpec } from './block-source.js';
 import { openTransferSockets, type TransferPortChoice } from './sockets.js';
 import { Transfer, type TransferResult } from './transfer.js';
 
 /** Largest worker pool, whatever the CPU count: past this the NIC, not the CPU, is the limit. */
 export const MAX_TRANSFER_WORKERS = 4;
+/** V8 heap limits of a transfer worker (file content is shared memory, outside these). */
+export const WORKER_YOUNG_GENERATION_MB = 4;
+export const WORKER_OLD_GENERATION_MB = 64;
 /** How often workers report bytes done for /api/transfers (the hot path only writes a field). */
 export const PROGRESS_REPORT_MS = 250;
 
@@ -139,7 +142,12 @@ class PooledWorker {
 
   private spawn(): Worker {
     // Not the parent's flags: `--input-type`, `--eval` and the like break a worker.
-    const worker = new Worker(this.url, { execArgv: process.execArgv.filter((flag) => /^--(?:max-old-space-size|enable-source-maps|inspect)/.test(flag)) });
+    const worker = new Worker(this.url, {
+      execArgv: process.execArgv.filter((flag) => /^--(?:enable-source-maps|inspect)/.test(flag)),
+      // A worker holds sockets, a packet buffer per window slot and short-lived
+      // receive buffers; a small young generation keeps its RSS to a few MB.
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, maxOldGenerationSizeMb: WORKER_OLD_GENERATION_MB },
+    });
     worker.unref();
     this.online = false;
     worker.once('online', () => {
@@ -220,6 +228,8 @@ class PooledWorker {
 class WorkerPoolRunner implements TransferRunner {
   private readonly workers: PooledWorker[];
   private nextId = 1;
+  /** Transfers the main thread runs itself: it is one of the lanes, so N CPUs need only N-1 workers (each costs RSS). */
+  private mainThreadLoad = 0;
 
   constructor(url: URL, count: number, onProblem: (message: string, error?: unknown) => void) {
     this.workers = Array.from({ length: count }, () => new PooledWorker(url, onProblem));
@@ -233,7 +243,14 @@ class WorkerPoolRunner implements TransferRunner {
     // Least busy worker: transfers differ in size, so round-robin drifts.
     let worker: PooledWorker | null = null;
     for (const candidate of this.workers) if (!candidate.broken && (worker === null || candidate.load < worker.load)) worker = candidate;
-    if (worker === null) return runTransferHere(spec, hooks);
+    // The main thread also answers requests and keeps the books, so it takes a transfer only when strictly less busy.
+    if (worker === null || this.mainThreadLoad < worker.load) {
+      this.mainThreadLoad++;
+      const here = runTransferHere(spec, hooks);
+      void here.finished.then(() => this.mainThreadLoad--);
+      here.ready.catch(() => this.mainThreadLoad--);
+      return here;
+    }
     const chosen = worker;
     const id = this.nextId++;
     let readyHandlers!: Pending['ready'];
@@ -256,14 +273,14 @@ class WorkerPoolRunner implements TransferRunner {
 }
 
 /**
- * The pool for this machine: `NETBOOT_TFTP_WORKERS` (0 = main thread) or
- * one worker per CPU up to MAX_TRANSFER_WORKERS; the main thread on a
- * one-CPU machine.
+ * The pool for this machine: `NETBOOT_TFTP_WORKERS` workers (0 = main
+ * thread only), by default one per CPU beyond the first (the main thread is
+ * a lane too), at most MAX_TRANSFER_WORKERS.
  */
 export function createTransferRunner(onProblem: (message: string, error?: unknown) => void = () => undefined): TransferRunner {
   const url = new URL('./transfer-worker.js', import.meta.url);
   const fromEnv = process.env['NETBOOT_TFTP_WORKERS'];
-  const wanted = fromEnv !== undefined && /^\d+$/.test(fromEnv) ? Number(fromEnv) : availableParallelism() >= 2 ? Math.min(availableParallelism(), MAX_TRANSFER_WORKERS) : 0;
+  const wanted = fromEnv !== undefined && /^\d+$/.test(fromEnv) ? Number(fromEnv) : Math.min(availableParallelism() - 1, MAX_TRANSFER_WORKERS);
   if (wanted === 0 || !existsSync(fileURLToPath(url))) return new InProcessRunner();
   return new WorkerPoolRunner(url, wanted, onProblem);
 }

@@ -9,7 +9,7 @@
  */
 import type { Socket, RemoteInfo } from 'node:dgram';
 import { encodeError, ErrorCode, Opcode, writeDataHeader } from './codec.js';
-import type { BlockSource } from './files.js';
+import type { BlockSource } from './block-source.js';
 
 /** Longest wait between retransmissions, however often the timeout doubled. */
 export const MAX_RETRANSMIT_TIMEOUT_MS = 10_000;
@@ -82,6 +82,7 @@ export class Transfer {
   private tries = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerMs = 0;
+  private lastProgressAt = Date.now();
   private loading = false;
   private readonly startedAt = Date.now();
   private resolve!: (result: TransferResult) => void;
@@ -249,16 +250,20 @@ export class Transfer {
     this.sendWindow();
   }
 
+  /**
+   * Called on every ACK that moves the transfer on. Re-arming a timer per
+   * ACK is measurable at 50,000 ACKs a second, so this only notes the time;
+   * the timer, when it fires, re-arms itself for what is left.
+   */
   private progressed(): void {
-    this.tries = 0;
-    this.armTimer(this.baseTimeoutMs);
+    this.lastProgressAt = Date.now();
+    if (this.tries !== 0 || this.timerMs !== this.baseTimeoutMs) {
+      this.tries = 0;
+      this.armTimer(this.baseTimeoutMs);
+    }
   }
 
   private armTimer(ms: number): void {
-    if (this.timer && this.timerMs === ms) {
-      this.timer.refresh();
-      return;
-    }
     if (this.timer) clearTimeout(this.timer);
     this.timerMs = ms;
     this.timer = setTimeout(this.onTimeout, ms);
@@ -266,6 +271,12 @@ export class Transfer {
 
   private readonly onTimeout = (): void => {
     if (this.state === 'finished') return;
+    const idleMs = Date.now() - this.lastProgressAt;
+    if (idleMs < this.timerMs) {
+      // Progress since the timer was set: not a timeout yet.
+      this.timer = setTimeout(this.onTimeout, this.timerMs - idleMs);
+      return;
+    }
     this.tries++;
     if (this.tries > this.options.retries) {
       this.sendRaw(encodeError(ErrorCode.NotDefined, 'Transfer timed out'));
@@ -273,6 +284,8 @@ export class Transfer {
       return;
     }
     this.timer = null;
+    // Backoff: the next wait counts from this retransmission.
+    this.lastProgressAt = Date.now();
     this.armTimer(Math.min(this.timerMs * 2, MAX_RETRANSMIT_TIMEOUT_MS));
     if (this.state === 'oack') {
       this.sendOack(true);

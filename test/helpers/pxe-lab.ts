@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { bootFilesUnavailableReason } from '../../src/tools/lab/boot-files.js';
 import { hasProgram, labUnavailableReason } from '../../src/tools/lab/bridge-lab.js';
-import { NETBOOT_CLI } from '../../src/tools/lab/netboot-lab.js';
+import { NETBOOT_CLI, type LabEvent } from '../../src/tools/lab/netboot-lab.js';
 import { qemuUnavailableReason, type MachineFirmware } from '../../src/tools/lab/qemu.js';
 
 export { createBridgeLab, labUnavailableReason, stopChild } from '../../src/tools/lab/bridge-lab.js';
@@ -39,9 +39,9 @@ export function e2eUnavailableReason(firmwares: MachineFirmware[]): string | nul
 export const BOOT_TIMEOUT_MS = 240_000;
 
 /** Polls netboot's events for a MAC until `done(events)` is true, or throws with what was seen. */
-export async function waitForEvents(read: () => Promise<import('../../src/tools/lab/netboot-lab.js').LabEvent[]>, done: (events: import('../../src/tools/lab/netboot-lab.js').LabEvent[]) => boolean, timeoutMs: number, what: string): Promise<import('../../src/tools/lab/netboot-lab.js').LabEvent[]> {
+export async function waitForEvents(read: () => Promise<LabEvent[]>, done: (events: LabEvent[]) => boolean, timeoutMs: number, what: string): Promise<LabEvent[]> {
   const deadline = Date.now() + timeoutMs;
-  let events: import('../../src/tools/lab/netboot-lab.js').LabEvent[] = [];
+  let events: LabEvent[] = [];
   while (Date.now() < deadline) {
     events = await read();
     if (done(events)) return events;
@@ -51,6 +51,6 @@ export async function waitForEvents(read: () => Promise<import('../../src/tools/
 }
 
 /** One line per event, for failure messages and the test log. */
-export function describeEvents(events: import('../../src/tools/lab/netboot-lab.js').LabEvent[]): string {
+export function describeEvents(events: LabEvent[]): string {
   return events.map((event) => `${event.kind} ${event.outcome} ${event.message}`).join('\n');
 }

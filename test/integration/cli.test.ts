@@ -3,7 +3,7 @@
  * by `npm test` before vitest runs; skipped with a message when dist/ is
  * missing). Exit codes, what is printed, and the files it changes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -279,6 +279,44 @@ describe.skipIf(distMissing)('netboot CLI', () => {
       expect(reinstall.code).toBe(0);
       expect(reinstall.stdout).toMatch(/^node03: re-armed: installs on its next network boot/);
       expect(JSON.parse(readFileSync(join(scratch, 'once-offline-state/boot-once.json'), 'utf8'))).toMatchObject({ hosts: {} });
+    });
+
+    it('a host without once: true: exit 4, nothing changed', async () => {
+      const result = await run(['done', '--config', valid, 'node01']);
+      expect(result.code).toBe(4);
+      expect(result.stderr).toMatch(/host node01 is not a boot-once host \(set once: true on it/);
+    });
+
+    it('against a real `netboot serve`: the server changes its own state', async () => {
+      const port = await freeTcpPort();
+      const path = writeConfig('once-served', [
+        ['mode: authoritative', 'mode: off'],
+        ['tftp: { port: 10069,', 'tftp: { enabled: false, port: 10069,'],
+        ['http: { port: 18080,', `http: { port: ${port}, apiToken: a-token-of-sixteen-chars,`],
+      ]);
+      const server = spawn(process.execPath, [cli, 'serve', '--config', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let out = '';
+        await new Promise<void>((resolve, reject) => {
+          server.stdout!.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (out.includes('"netboot ready"')) resolve();
+          });
+          server.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+        });
+        const done = await run(['done', '--config', path, 'node03']);
+        expect(done.code, done.stderr).toBe(0);
+        expect(done.stdout).toMatch(/via the running server/);
+        const state = JSON.parse(readFileSync(join(scratch, 'once-served-state/boot-once.json'), 'utf8')) as { hosts: Record<string, unknown> };
+        expect(Object.keys(state.hosts)).toEqual(['node03']);
+        const reinstall = await run(['reinstall', '--config', path, 'node03']);
+        expect(reinstall.code, reinstall.stderr).toBe(0);
+        expect(JSON.parse(readFileSync(join(scratch, 'once-served-state/boot-once.json'), 'utf8'))).toMatchObject({ hosts: {} });
+      } finally {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      }
     });
 
     it('an unknown host: exit 4 naming the hosts there are', async () => {

@@ -274,6 +274,38 @@ describe('Supervisor (in-process, fake services)', () => {
     await supervisor.stop(0);
   });
 
+  it('a service that never finishes starting is a start failure after 30 s', async () => {
+    vi.useFakeTimers();
+    const fakes = fakeFactories();
+    const hanging = fakes.factories.http;
+    fakes.factories.http = (context) => ({ ...hanging(context), start: () => new Promise<void>(() => undefined) });
+    const { supervisor } = supervisorWith(fakes);
+    const started = supervisor.start();
+    const outcome = expect(started).rejects.toMatchObject({ code: 'NETBOOT_ERR_SERVICE_START', message: 'http did not become ready within 30 s' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    await outcome;
+    expect(fakes.latest('tftp').stopped).toBe(true);
+  });
+
+  it('a failed instance that hangs in stop() does not block its replacement for long', async () => {
+    vi.useFakeTimers();
+    const fakes = fakeFactories();
+    const base = fakes.factories.tftp;
+    let made = 0;
+    fakes.factories.tftp = (context) => {
+      const service = base(context);
+      return ++made === 1 ? { ...service, stop: () => new Promise<void>(() => undefined) } : service;
+    };
+    const { supervisor } = supervisorWith(fakes);
+    await supervisor.start();
+    fakes.latest('tftp').context.fail(new Error('wedged'));
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(fakes.latest('tftp').instance).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fakes.latest('tftp')).toMatchObject({ instance: 2, started: true });
+    await supervisor.stop(0);
+  });
+
   it('stop() cancels a pending restart', async () => {
     vi.useFakeTimers();
     const fakes = fakeFactories();
@@ -323,8 +355,25 @@ function startChild(configPath: string, env: NodeJS.ProcessEnv = {}): Child {
     }
     for (const waiter of waiters) waiter();
   });
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(...chunk.toString().split('\n').filter(Boolean)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+  // Whole lines only: a line may arrive in two chunks.
+  let stderrBuffered = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderrBuffered += chunk.toString();
+    const parts = stderrBuffered.split('\n');
+    stderrBuffered = parts.pop()!;
+    stderr.push(...parts.filter(Boolean));
+  });
+  child.stderr!.on('end', () => {
+    if (stderrBuffered !== '') stderr.push(stderrBuffered);
+  });
+  // 'close' (not 'exit'): every line of stdout and stderr has been read by then; `at` is taken at 'exit'.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
+    let at = 0;
+    child.once('exit', () => {
+      at = Date.now();
+    });
+    child.once('close', (code, signal) => resolve({ code, signal, at: at || Date.now() }));
+  });
   return {
     process: child,
     lines,
@@ -525,7 +574,7 @@ describe.skipIf(distMissing)('netboot serve as a process (fake services)', () =>
       const child = startChild(configPath);
       const { code } = await child.exited;
       expect(code).toBe(3);
-      expect(child.stderr).toHaveLength(1);
+      expect(child.stderr, child.stderr.join('\n')).toHaveLength(1);
       expect(child.stderr[0]).toBe(`netboot: TFTP udp 127.0.0.1:${takenPort}: port ${takenPort} is already in use (stop the other server, e.g. \`ss -lunp 'sport = :${takenPort}'\` shows it, or change the port in the config) (NETBOOT_ERR_BIND_IN_USE)`);
       // Nothing else was started.
       expect(child.lines.some((line) => typeof line.msg === 'string' && line.msg.includes(' ready on '))).toBe(false);

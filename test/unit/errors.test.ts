@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { bindError, ERROR_CODES, NetbootError, type ErrorCode } from '../../src/errors.js';
 
 const docs = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
@@ -45,5 +46,14 @@ describe('bindError', () => {
     expect(error.code).toBe(expected);
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('exit codes', () => {
+  const cliDocs = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+  it('are distinct and each is in the table of docs/cli.md', () => {
+    const values = Object.values(ExitCode);
+    expect(new Set(values).size).toBe(values.length);
+    for (const value of values) expect(cliDocs).toMatch(new RegExp(`^\\| ${value} \\| `, 'm'));
   });
 });

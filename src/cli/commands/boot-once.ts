@@ -41,7 +41,10 @@ async function runBootOnce(action: Action, args: string[], io: CliIo): Promise<n
     io.err(`netboot ${action}: no host "${hostName}" in ${config.source.file} (hosts: ${[...config.hostsByName.keys()].join(', ') || 'none'}) (NETBOOT_ERR_NOT_FOUND)`);
     return ExitCode.NotFound;
   }
-  if (!host.once) io.err(`netboot ${action}: warning: host ${hostName} does not have once: true, so boot-once state does not change how it boots`);
+  if (!host.once) {
+    io.err(`netboot ${action}: host ${hostName} is not a boot-once host (set once: true on it in ${config.source.file}) (NETBOOT_ERR_NOT_FOUND)`);
+    return ExitCode.NotFound;
+  }
   const wanted = action === 'done' ? 'done: boots from disk until re-armed' : 're-armed: installs on its next network boot';
 
   let unreachable = 'http is disabled in the config';
@@ -56,7 +59,9 @@ async function runBootOnce(action: Action, args: string[], io: CliIo): Promise<n
         io.out(`${hostName}: ${wanted} (via the running server, ${url})`);
         return ExitCode.Ok;
       }
-      const why = response.status === 401 || response.status === 403
+      const why = (response.status === 401 || response.status === 403) && config.http.apiToken === null
+        ? 'the API is read-only without http.apiToken: set one in the config, reload the server, and retry'
+        : response.status === 401 || response.status === 403
         ? 'the server refused the token: set the same http.apiToken the server runs with'
         : response.status === 404
           ? `the running server does not know host ${hostName} (is it running an older config? reload it with SIGHUP)`

@@ -3,19 +3,18 @@
  * boot policy the services ask, so what it prints is what happens.
  */
 import type { Config } from '../../config/types.js';
-import { silentLogger } from '../../log/logger.js';
 import { formatIpv4 } from '../../net/ipv4.js';
 import { macWithDashes, parseMac } from '../../net/mac.js';
 import { decideBoot, type BootDecision, type BootState } from '../../policy/boot-policy.js';
 import { identifyClient, type ClientFacts } from '../../policy/client-identity.js';
 import { renderGrubConfig, renderIpxeScript, renderKickstart, renderPxelinuxConfig } from '../../policy/render.js';
 import { kickstartUrl } from '../../policy/urls.js';
-import { FileBootOnceStore } from '../../state/boot-once-store.js';
 import type { LeaseInfo } from '../../runtime/lease-view.js';
 import { CONFIG_OPTION, loadForCommand, parseCommandArgs, requireConfigPath } from '../args.js';
 import { ExitCode } from '../exit-codes.js';
 import { COMMAND_USAGE } from '../help.js';
 import { UsageError, type CliIo } from '../io.js';
+import { readBootOnceDone } from '../boot-once-file.js';
 import { readLeaseFile } from '../lease-file.js';
 
 /** What `--arch` stands for: the DHCP facts such a client sends (pxe-lab notes: QEMU SeaBIOS iPXE ROM, OVMF). */
@@ -42,8 +41,8 @@ export async function runExplain(args: string[], io: CliIo): Promise<number> {
   const config = loadForCommand(path, io);
   if (typeof config === 'number') return config;
 
-  const bootOnce = new FileBootOnceStore(config.stateDir, silentLogger());
-  const state: BootState = { isOnceDone: (name) => bootOnce.isDone(name) };
+  const done = readBootOnceDone(config.stateDir);
+  const state: BootState = { isOnceDone: (name) => done.has(name) };
   let lease: LeaseInfo | null = null;
   if (config.dhcp.mode === 'authoritative') {
     try {

@@ -12,7 +12,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number | null
   }
   const configPath = requireConfigPath('serve', values);
   const started = await serve({ configPath, allowMissing: values['allow-missing'] === true, writeError: io.err });
-  if (typeof started === 'number') return started;
+  if (typeof started === 'number') {
+    // Everything started was stopped; should a service have leaked a handle, still exit (not keep the loop alive).
+    setTimeout(() => process.exit(started), 2000).unref();
+    return started;
+  }
   installProcessHandlers(started);
   return null;
 }

@@ -12,7 +12,8 @@ import type { Config, HostConfig } from '../../config/types.js';
 import { NetbootError } from '../../errors.js';
 import { formatIpv4, parseIpv4 } from '../../net/ipv4.js';
 import { parseMac } from '../../net/mac.js';
-import { DEFAULT_EVENT_CAPACITY } from '../../runtime/events.js';
+import { DEFAULT_EVENT_CAPACITY, type BootEvent } from '../../runtime/events.js';
+import type { LeaseInfo } from '../../runtime/lease-view.js';
 import type { ServiceContext } from '../../supervisor/service.js';
 import { checkBearer } from '../auth.js';
 import { clientAddressText, hostAddresses } from '../client.js';
@@ -28,26 +29,38 @@ export interface ApiOptions {
 
 function bootOnceState(context: ServiceContext, host: HostConfig): { bootOnce: 'armed' | 'done' | null; doneAt: number | null } {
   if (!host.once) return { bootOnce: null, doneAt: null };
-  const record = context.bootOnce.list().find((entry) => entry.host === host.name);
-  return record ? { bootOnce: 'done', doneAt: record.doneAt } : { bootOnce: 'armed', doneAt: null };
+  const doneAt = context.bootOnce.list().find((entry) => entry.host === host.name)?.doneAt ?? null;
+  return doneAt === null ? { bootOnce: 'armed', doneAt: null } : { bootOnce: 'done', doneAt };
 }
 
-function hostView(context: ServiceContext, config: Config, host: HostConfig) {
-  const lease = context.leases().list().find((entry) => entry.mac === host.mac) ?? null;
-  const events = context.events.list({ mac: host.mac, limit: 1 });
-  const last = events[events.length - 1] ?? null;
-  const lastSeenAt = Math.max(last?.time ?? 0, lease?.lastSeenAt ?? 0) || null;
-  return {
-    name: host.name,
-    mac: host.mac,
-    profile: host.profile ?? config.defaultProfile,
-    reservedIp: host.ip === null ? null : formatIpv4(host.ip),
-    lease,
-    lastSeenAt,
-    lastEvent: last,
-    once: host.once,
-    ...bootOnceState(context, host),
-  };
+/**
+ * Every host with its lease, last event and boot-once state. Leases, events
+ * and boot-once records are indexed once per request: the status page asks
+ * every two seconds, and a lab can have a thousand hosts and a full event ring.
+ */
+function listHosts(context: ServiceContext, config: Config) {
+  const leaseByMac = new Map<string, LeaseInfo>();
+  for (const lease of context.leases().list()) leaseByMac.set(lease.mac, lease);
+  const lastEventByMac = new Map<string, BootEvent>();
+  for (const event of context.events.list()) if (event.mac !== null) lastEventByMac.set(event.mac, event);
+  const doneAtByHost = new Map(context.bootOnce.list().map((record) => [record.host, record.doneAt]));
+  return config.hosts.map((host) => {
+    const lease = leaseByMac.get(host.mac) ?? null;
+    const last = lastEventByMac.get(host.mac) ?? null;
+    const doneAt = doneAtByHost.get(host.name) ?? null;
+    return {
+      name: host.name,
+      mac: host.mac,
+      profile: host.profile ?? config.defaultProfile,
+      reservedIp: host.ip === null ? null : formatIpv4(host.ip),
+      lease,
+      lastSeenAt: Math.max(last?.time ?? 0, lease?.lastSeenAt ?? 0) || null,
+      lastEvent: last,
+      once: host.once,
+      bootOnce: host.once ? (doneAt === null ? 'armed' : 'done') : null,
+      doneAt: host.once ? doneAt : null,
+    };
+  });
 }
 
 export function registerApiRoutes(app: FastifyInstance, context: ServiceContext, tracker: HttpTransferTracker, options: ApiOptions): void {
@@ -69,7 +82,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServiceContext,
 
   app.get('/api/hosts', () => {
     const config = context.config();
-    return { hosts: config.hosts.map((host) => hostView(context, config, host)) };
+    return { hosts: listHosts(context, config) };
   });
 
   app.get('/api/leases', () => ({ leases: context.leases().list() }));

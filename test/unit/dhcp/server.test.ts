@@ -333,6 +333,16 @@ describe('boot options from the policy', () => {
     expect(boot.option66).toBe(file.startsWith('http') ? null : '10.71.0.1');
   });
 
+  it('tells PXE firmware to use the boot file as given (43, discovery control 8) so EDK2 does not ask port 4011', () => {
+    const lab = new Lab();
+    const offer = only(lab.handle(discover('52:54:00:aa:00:01', { arch: 7, vendorClass: 'PXEClient:Arch:00007:UNDI:003000' })));
+    expect(readPxeVendorOptions(offer.packet.options.get(43)!)!.discoveryControl! & 8).toBe(8);
+    const ipxe = only(lab.handle(discover('52:54:00:aa:00:01', { arch: 7, userClass: 'iPXE', xid: 5 })));
+    expect(ipxe.packet.options.has(43)).toBe(false);
+    const laptop = only(lab.handle(discover('02:00:00:00:05:05')));
+    expect(laptop.packet.options.has(43)).toBe(false);
+  });
+
   it('logs an unknown architecture instead of crashing', () => {
     const lab = new Lab();
     expect(lab.handle(discover('52:54:00:aa:00:01', { arch: 42 })).event?.details.unknownArch).toBe(42);

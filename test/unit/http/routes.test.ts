@@ -283,6 +283,16 @@ describe('API', () => {
       expect((await app.inject({ method: 'POST', url: '/api/hosts/node03/reinstall', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
     });
 
+    it.each([
+      ['wget --post-data', 'application/x-www-form-urlencoded', ''],
+      ['curl -d with JSON', 'application/json', '{"status":"ok"}'],
+      ['a text body', 'text/plain', 'finished'],
+      ['an empty JSON body', 'application/json', ''],
+    ])('accepts a callback with a body (%s)', async (_name, contentType, payload) => {
+      const response = await app.inject({ method: 'POST', url: '/api/hosts/node03/done', headers: { ...{ authorization: `Bearer ${API_TOKEN}` }, 'content-type': contentType }, payload });
+      expect(response.statusCode).toBe(200);
+    });
+
     it('self-report also works from the leased address', async () => {
       lab.setLeases([{ mac: '52:54:00:12:34:58', ip: '127.0.10.160', hostName: 'node03', state: 'bound', expiresAt: 1, reserved: false, firmware: 'bios', lastSeenAt: 1 }]);
       expect((await app.inject({ method: 'POST', url: '/api/hosts/node03/done', remoteAddress: '127.0.10.160' })).statusCode).toBe(200);

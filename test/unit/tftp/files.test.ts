@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NO_BOOT_STATE } from '../../../src/policy/boot-policy.js';
 import { ErrorCode } from '../../../src/tftp/codec.js';
-import { blockSourceFor, FileResolver, normaliseTftpName, toNetascii, type Resolved } from '../../../src/tftp/files.js';
+import { blockSourceFor } from '../../../src/tftp/block-source.js';
+import { FileResolver, normaliseTftpName, toNetascii, type Resolved } from '../../../src/tftp/files.js';
 import { testConfig } from '../../helpers/service-context.js';
 
 const scratch = mkdtempSync(join(tmpdir(), `netboot-tftp-files-${process.pid}-`));

@@ -421,6 +421,15 @@ describe('TFTP service: lifecycle', () => {
     await expect(second.start()).rejects.toMatchObject({ code: 'NETBOOT_ERR_BIND_IN_USE' } satisfies Partial<NetbootError>);
   });
 
+  it('a stopped service can be started again and serves', async () => {
+    const { service } = await startService();
+    await service.stop(0);
+    await service.start();
+    const c = await client();
+    expect((await fetchAll(c, service.port, 'small.bin')).data.equals(small)).toBe(true);
+    c.close();
+  });
+
   it('describe() names the bound address', async () => {
     const { service } = await startService();
     expect(service.describe()).toBe(`udp 127.0.0.1:${service.port}`);

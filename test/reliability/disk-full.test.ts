@@ -1,0 +1,197 @@
+/**
+ * Property 3: the state folder full or read-only. The lease file and
+ * boot-once state live on a tiny tmpfs made by the test. With the tmpfs
+ * filled to the last byte, and then remounted read-only:
+ * - a new lease that cannot be persisted is not ACKed;
+ * - leases already held keep being renewed, TFTP and HTTP keep serving;
+ *   (read-only is tested from the start: a tmpfs with open files cannot be
+ *   remounted read-only, and a read-only bind would not stop writes through
+ *   the journal's open descriptor);
+ * - the failure shows on /api/status and /metrics, and is logged
+ *   rate-limited (not one line per packet);
+ * - when space returns (filler removed, or remounted read-write), new leases
+ *   are ACKed again without a restart.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NetbootProcess } from '../../src/tools/fuzz/target.js';
+import { metricSum } from '../../src/tools/fuzz/target.js';
+import { ClientPoolProcess, testMac } from '../helpers/dhcp-client-pool.js';
+import { createRelLab, inClient, recordResult, reliabilitySkipReason, type RelLab } from './support.js';
+
+const skip = reliabilitySkipReason(['atftp', 'curl', 'mount']);
+
+/** Fills the filesystem holding `folder` until ENOSPC; returns the filler's path. */
+function fill(folder: string): string {
+  const path = join(folder, 'filler.bin');
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(4096, 0x55);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  }
+  // The last partial page too.
+  try { for (;;) writeSync(fd, Buffer.alloc(1)); } catch { /* full */ }
+  closeSync(fd);
+  return path;
+}
+
+describe.skipIf(skip !== null)(`state folder full or read-only${skip ? ` — skipped: ${skip}` : ''}`, () => {
+  let lab: RelLab;
+  let pool: ClientPoolProcess;
+  let netboot: NetbootProcess;
+  let mountPoint: string;
+  const figures: Record<string, unknown> = {};
+  const held = new Map<string, string>();
+  let next = 0;
+  let renewedWhileFull = -1;
+  let ackedButNotOnDisk: string[] = ['not measured'];
+
+  const newClients = async (count: number): Promise<{ acked: number; none: number; nak: number }> => {
+    const result = { acked: 0, none: 0, nak: 0 };
+    const outcomes = await Promise.all(Array.from({ length: count }, () => pool.dora(testMac(7, next++))));
+    for (const outcome of outcomes) {
+      if (outcome.type === 'ack') result.acked++;
+      else if (outcome.type === 'nak') result.nak++;
+      else result.none++;
+    }
+    return result;
+  };
+  const renewHeld = async (): Promise<number> => {
+    const outcomes = await Promise.all([...held.keys()].map((mac) => pool.renew(mac, lab.serverAddress)));
+    return outcomes.filter((outcome, i) => outcome.type === 'ack' && outcome.ip === [...held.values()][i]).length;
+  };
+  const servesFiles = (): { tftp: boolean; http: boolean } => ({
+    tftp: inClient(lab, 'atftp', ['-g', '-r', 'pxelinux.0', '-l', '/dev/null', lab.serverAddress, '69'], 30_000).code === 0,
+    http: inClient(lab, 'curl', ['-sf', '-o', '/dev/null', `http://${lab.serverAddress}:${lab.httpPort}/trees/debian/big.bin`], 30_000).code === 0,
+  });
+  const persistErrorsShown = (): { status: number; metric: number } => {
+    const dhcp = lab.status().services.dhcp?.status as Record<string, number> | undefined;
+    return { status: dhcp?.persistErrors ?? 0, metric: metricSum(lab.metrics(), 'netboot_dhcp_persist_errors_total') };
+  };
+  const persistLogLines = (): number => netboot.lines.filter((line) => /lease could not be written|NETBOOT_ERR_STATE_WRITE/.test(JSON.stringify(line))).length;
+
+  beforeAll(async () => {
+    lab = createRelLab(3);
+    mountPoint = join(lab.files.dir, 'tiny-state');
+    mkdirSync(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'netboot-rel-tiny', mountPoint]);
+    lab.writeConfig((config) => {
+      config.stateDir = mountPoint;
+      config.dhcp!.leaseFile = join(mountPoint, 'leases.json');
+    });
+    netboot = await lab.start();
+    pool = await ClientPoolProcess.start(lab.veth.client, { mode: 'direct', sendTo: `${lab.prefix}.255`, timeoutMs: 300, retries: 2 });
+    for (let i = 0; i < 8; i++) {
+      const mac = testMac(7, next++);
+      const outcome = await pool.dora(mac);
+      if (outcome.type === 'ack') held.set(mac, outcome.ip);
+    }
+  });
+
+  afterAll(async () => {
+    await pool?.stop();
+    await netboot?.stop();
+    if (mountPoint) { try { execFileSync('umount', [mountPoint]); } catch { /* not mounted */ } }
+    lab?.destroy();
+    recordResult('disk-full', figures);
+  });
+
+  it('full: every ACK is persisted, TFTP/HTTP go on, the error shows, and it recovers by itself', async () => {
+    expect(held.size).toBe(8);
+    const errorsBefore = persistErrorsShown();
+    const linesBefore = persistLogLines();
+    const filler = fill(mountPoint);
+    const firstNew = next;
+    const attempts = 40;
+    const blocked = await newClients(attempts);
+    renewedWhileFull = await renewHeld();
+    const files = servesFiles();
+    await new Promise((done) => setTimeout(done, 300));
+    const errors = persistErrorsShown();
+    const logLines = persistLogLines() - linesBefore;
+    // An ACK is a promise that the lease is on disk: every client ACKed while the disk was full is in the file.
+    const listed = new Map(lab.leases().map((lease) => [lease.mac, lease.ip]));
+    const ackedNotPersisted: string[] = [];
+    const state = await pool.state();
+    for (let i = firstNew; i < next; i++) {
+      const mac = testMac(7, i);
+      const ip = state.held[mac];
+      if (ip !== undefined && listed.get(mac) !== ip) ackedNotPersisted.push(`${mac} ${ip}`);
+    }
+    rmSync(filler);
+    const recovered = await newClients(5);
+    figures.full = {
+      tmpfsBytes: 256 * 1024, newClientsTried: attempts, acked: blocked.acked, unanswered: blocked.none, naked: blocked.nak, ackedNotPersisted: ackedNotPersisted.length,
+      heldLeases: held.size, renewedSameAddress: renewedWhileFull, tftpServed: files.tftp, httpServed: files.http,
+      statusPersistErrors: errors.status - errorsBefore.status, metricPersistErrors: errors.metric - errorsBefore.metric, persistErrorLogLines: logLines,
+      afterRecoveryAcked: recovered.acked, afterRecoveryTried: 5,
+    };
+    ackedButNotOnDisk = ackedNotPersisted;
+    expect(blocked.none).toBeGreaterThan(0); // the disk really was full for some of them
+    expect(files).toEqual({ tftp: true, http: true });
+    expect(errors.status).toBeGreaterThan(errorsBefore.status);
+    expect(errors.metric).toBeGreaterThan(errorsBefore.metric);
+    expect(recovered.acked).toBe(5);
+    expect(netboot.alive).toBe(true);
+  }, 120_000);
+
+  // KNOWN BUG, routed to the DHCP owner (lost leases): src/dhcp/leases/store.ts LeaseJournal.flushBatch awaits
+  // `this.handle.write(data)` and ignores `bytesWritten`. On a nearly full filesystem the write is SHORT (Node returns
+  // e.g. 3996 of 5000 bytes without an error; ENOSPC comes only on the next write), so the batch's ACKs go out for
+  // records that are not on disk. Fix: loop until every byte is written, or treat a short write as a failure.
+  it.fails('full: every client ACKed while the disk was full is in the lease file (KNOWN BUG: short write ignored in src/dhcp/leases/store.ts flushBatch)', () => {
+    expect(ackedButNotOnDisk).toEqual([]);
+  });
+
+  // KNOWN GAP, routed to the DHCP owner: a renewal of a lease already on disk is not ACKed while the disk is full
+  // (the renewal's new expiry must be journaled first). The issue asks that renewals keep being served.
+  it.fails('full: renewals of leases already held are still ACKed (KNOWN GAP: src/dhcp renew path requires a journal write)', () => {
+    expect(renewedWhileFull).toBe(held.size);
+  });
+
+  // KNOWN GAP, routed to the supervisor and DHCP owners: with a read-only state folder, `netboot serve` does not
+  // start at all (the DHCP journal cannot be opened, supervisor.start rejects, TFTP and HTTP are stopped again and
+  // the process exits), where the issue asks that TFTP and HTTP keep serving and DHCP recover by itself.
+  it.fails('read-only state folder at start (KNOWN GAP: serve exits instead of running TFTP/HTTP and retrying DHCP): TFTP/HTTP serve, DHCP ACKs nothing, the error shows, DHCP recovers when it is writable again', async () => {
+    await netboot.stop();
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint]);
+    let started = true;
+    try {
+      netboot = await lab.start();
+    } catch (error) {
+      started = false;
+      const lines = String(error).split('\n').filter((line) => /"level":(50|60)|error|Error/.test(line)).slice(-3);
+      figures.readOnly = { started: false, lastErrors: lines.map((line) => line.slice(0, 400)) };
+    }
+    expect(started, 'netboot starts with a read-only state folder').toBe(true);
+    const blocked = await newClients(10);
+    const files = servesFiles();
+    const dhcp = lab.status().services.dhcp;
+    execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
+    // The supervisor restarts a failed service with backoff (up to 30 s between tries).
+    let recovered = { acked: 0, none: 0, nak: 0 };
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline && recovered.acked === 0) {
+      await new Promise((done) => setTimeout(done, 1000));
+      recovered = await newClients(1);
+    }
+    figures.readOnly = { started, newClientsTried: 10, acked: blocked.acked, tftpServed: files.tftp, httpServed: files.http, dhcpState: dhcp?.state, dhcpLastError: dhcp?.lastError, recoveredWithoutRestart: recovered.acked > 0 };
+    expect(blocked.acked).toBe(0);
+    expect(files).toEqual({ tftp: true, http: true });
+    expect(dhcp?.state === 'ready' ? (dhcp.status as Record<string, number>).persistErrors : 1).toBeGreaterThan(0);
+    expect(recovered.acked).toBe(1);
+  }, 120_000);
+
+  // KNOWN GAP, routed to the DHCP owner: src/dhcp/service.ts persistFailed() logs at error level once per failed
+  // lease (per packet), not rate-limited. Drop `.fails` once it is rate-limited.
+  it.fails('logs the persistence failure rate-limited, not once per packet (KNOWN GAP: src/dhcp/service.ts persistFailed)', () => {
+    const full = figures.full as { persistErrorLogLines: number; statusPersistErrors: number } | undefined;
+    expect(full).toBeDefined();
+    expect(full!.statusPersistErrors).toBeGreaterThan(5);
+    expect(full!.persistErrorLogLines).toBeLessThanOrEqual(5);
+  });
+});
