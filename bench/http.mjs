@@ -112,6 +112,21 @@ function childPids(pid) {
   }
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks: 100 per second on Linux). */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function treeCpuSeconds(pid) {
+  return [pid, ...childPids(pid)].reduce((sum, each) => sum + cpuSeconds(each), 0);
+}
+
 function treeRssKiB(pid) {
   return [pid, ...childPids(pid)].reduce((sum, each) => sum + rssKiB(each), 0);
 }
@@ -233,23 +248,29 @@ function stopChild(child) {
  */
 async function measureBoth(servers) {
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const results = servers.map((server) => ({ idleKiB: treeRssKiB(server.pid), single: [], singlePeakKiB: 0, concurrent: [], concurrentPeakKiB: 0 }));
+  const results = servers.map((server) => ({ idleKiB: treeRssKiB(server.pid), single: [], singlePeakKiB: 0, singleCpuS: 0, concurrent: [], concurrentPeakKiB: 0, concurrentCpuS: 0 }));
   for (const server of servers) await curlOnce(server.urlFor('medium.img')); // warm up (page cache, JIT)
   for (let i = 0; i < SINGLE_REPEATS; i++) {
     for (const [index, server] of servers.entries()) {
       const stop = sampleRss(server.pid);
+      const cpuBefore = treeCpuSeconds(server.pid);
       results[index].single.push(await timedDownloads(server.urlFor('big.img'), 1, BIG_BYTES));
+      results[index].singleCpuS += treeCpuSeconds(server.pid) - cpuBefore;
       results[index].singlePeakKiB = Math.max(results[index].singlePeakKiB, stop());
     }
   }
   for (let i = 0; i < CONCURRENT_REPEATS; i++) {
     for (const [index, server] of servers.entries()) {
       const stop = sampleRss(server.pid);
+      const cpuBefore = treeCpuSeconds(server.pid);
       results[index].concurrent.push(await timedDownloads(server.urlFor('medium.img'), CONCURRENT_CLIENTS, MEDIUM_BYTES));
+      results[index].concurrentCpuS += treeCpuSeconds(server.pid) - cpuBefore;
       results[index].concurrentPeakKiB = Math.max(results[index].concurrentPeakKiB, stop());
     }
   }
-  return results.map((result) => ({ ...result, singleAll: result.single, single: median(result.single), concurrentAll: result.concurrent, concurrent: median(result.concurrent) }));
+  const singleGB = (SINGLE_REPEATS * BIG_BYTES) / 1e9;
+  const concurrentGB = (CONCURRENT_REPEATS * CONCURRENT_CLIENTS * MEDIUM_BYTES) / 1e9;
+  return results.map((result) => ({ ...result, singleCpuPerGB: result.singleCpuS / singleGB, concurrentCpuPerGB: result.concurrentCpuS / concurrentGB, singleAll: result.single, single: median(result.single), concurrentAll: result.concurrent, concurrent: median(result.concurrent) }));
 }
 
 function loadAverage() {
@@ -307,6 +328,13 @@ async function main() {
       '|---|---:|---:|---:|---:|---:|',
       `| 1 GiB, one client | ${mb(ours.single)} | ${mb(theirs.single)} | ${ratio(ours.single, theirs.single)} | ${mb(oneWorker.single)} | ${ratio(ours.single, oneWorker.single)} |`,
       `| 200 MiB × ${CONCURRENT_CLIENTS} concurrent | ${mb(ours.concurrent)} | ${mb(theirs.concurrent)} | ${ratio(ours.concurrent, theirs.concurrent)} | ${mb(oneWorker.concurrent)} | ${ratio(ours.concurrent, oneWorker.concurrent)} |`,
+      '',
+      'Server CPU seconds (user + system, all its processes) per GB sent: less sensitive to other load on the machine than MB/s.',
+      '',
+      '| server CPU s / GB | netboot | nginx | nginx 1 worker | netboot / nginx |',
+      '|---|---:|---:|---:|---:|',
+      `| 1 GiB, one client | ${ours.singleCpuPerGB.toFixed(2)} | ${theirs.singleCpuPerGB.toFixed(2)} | ${oneWorker.singleCpuPerGB.toFixed(2)} | ${ratio(ours.singleCpuPerGB, theirs.singleCpuPerGB)} |`,
+      `| 200 MiB × ${CONCURRENT_CLIENTS} concurrent | ${ours.concurrentCpuPerGB.toFixed(2)} | ${theirs.concurrentCpuPerGB.toFixed(2)} | ${oneWorker.concurrentCpuPerGB.toFixed(2)} | ${ratio(ours.concurrentCpuPerGB, theirs.concurrentCpuPerGB)} |`,
       '',
       '| server RSS (MiB) | netboot | nginx | nginx 1 worker |',
       '|---|---:|---:|---:|',

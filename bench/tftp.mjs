@@ -7,7 +7,7 @@
  *   node bench/tftp.mjs            (after `npm run build`; a few minutes)
  *
  * Environment:
- *   TFTP_BENCH_RUNS=5        runs per single-client case (median reported; default 3)
+ *   TFTP_BENCH_RUNS=9        runs per single-client case (median reported; default 5)
  *   TFTP_BENCH_STORM_RUNS=3  runs per storm size (default 1)
  *   TFTP_BENCH_STORMS=50,200 concurrent clients per storm
  *   TFTP_BENCH_FILE_MB=32    file size for every case
@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
-const RUNS = Number(process.env.TFTP_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.TFTP_BENCH_RUNS ?? 5);
 const STORM_RUNS = Number(process.env.TFTP_BENCH_STORM_RUNS ?? 1);
 const STORMS = (process.env.TFTP_BENCH_STORMS ?? '50,200').split(',').map(Number).filter((n) => n > 0);
 const FILE_MB = Number(process.env.TFTP_BENCH_FILE_MB ?? 32);
@@ -76,21 +76,28 @@ function readStat(pid) {
   }
 }
 
+/** The process and its descendants, through /proc/<pid>/task/<tid>/children (cheap, unlike a full /proc scan). */
 function processTree(rootPid) {
-  const parents = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readStat(entry);
-    if (stat) parents.set(Number(entry), stat);
-  }
   const tree = [];
   const queue = [rootPid];
   while (queue.length) {
     const pid = queue.shift();
-    const stat = parents.get(pid);
+    const stat = readStat(pid);
     if (!stat) continue;
     tree.push({ pid, ...stat });
-    for (const [child, childStat] of parents) if (childStat.ppid === pid) queue.push(child);
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (child) queue.push(Number(child));
+      } catch {
+        // gone
+      }
+    }
   }
   return tree;
 }
@@ -282,7 +289,7 @@ async function storm(server, clients) {
   const sampler = (async () => {
     while (sampling) {
       monitor.sample();
-      await sleep(100);
+      await sleep(50);
     }
   })();
   const started = process.hrtime.bigint();

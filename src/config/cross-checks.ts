@@ -187,7 +187,7 @@ function checkFiles(raw: RawConfig, options: CrossCheckOptions): PathIssue[] {
   const root = resolve(options.configDir, raw.tftp.root);
   const rootExists = existsSync(root) && statSync(root).isDirectory();
   if (raw.tftp.enabled && !rootExists) {
-    issues.push({ severity: options.missingFiles, path: ['tftp', 'root'], message: `TFTP root ${root} is not a folder (run \`netboot init --dir ${raw.tftp.root}\`)` });
+    issues.push({ severity: options.missingFiles, path: ['tftp', 'root'], message: `TFTP root ${root} is not a folder (run \`netboot init --dir ${root}\` to create it with the boot loaders)` });
   }
   if (rootExists) {
     for (const [name, profile] of Object.entries(raw.profiles)) {

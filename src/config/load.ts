@@ -104,6 +104,10 @@ function schemaIssue(issue: z.core.$ZodIssue, at: Locator, data: unknown): Confi
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => at('error', [...issue.path, key], `unknown key "${key}"${suggest(key, issue.path)}`, true));
   }
+  if (issue.code === 'invalid_key') {
+    const key = issue.path[issue.path.length - 1];
+    return [at('error', issue.path, `invalid name ${JSON.stringify(String(key))}: ${issue.issues[0]?.message ?? 'not allowed here'}`, true)];
+  }
   // zod leaves the input out of its issues, so look at the document for what the user wrote.
   const value = valueAt(data, issue.path);
   if (issue.code === 'invalid_type') {

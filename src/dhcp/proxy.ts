@@ -60,7 +60,11 @@ export class ProxyServer {
     if (!identity.isPxe) return dropped('proxy-not-pxe');
     const remembered = this.offered.get(mac);
     const followUp = arrival.port === 'pxe' && remembered !== undefined && arrival.now - remembered.at <= PROXY_OFFER_MEMORY_MS;
-    const decision = followUp ? remembered.decision : decideBoot(config, identity, this.bootState(packet.xid));
+    const decided = followUp ? remembered.decision : decideBoot(config, identity, this.bootState(packet.xid));
+    // iPXE (and PXE ROMs) recognise a proxyDHCP offer only by option 60 "PXEClient" with no
+    // yiaddr (iPXE net/udp/dhcp.c: has_pxeclient); the policy leaves 60 out for iPXE, which is
+    // right for an address offer but would make iPXE ignore this one.
+    const decision = decided === null ? null : { ...decided, vendorClassReply: decided.vendorClassReply ?? 'PXEClient' as const };
     const host = config.hostsByMac.get(mac) ?? null;
     const details = { mac, ip: null as string | null, host: host?.name ?? null, firmware: firmwareLabel(identity), bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null };
     if (decision === null || decision.bootFile === null) {

@@ -34,6 +34,9 @@ export const DEFAULT_DRAIN_MS = 1500;
 /** A service that has not bound within this long is treated as failed to start (a hung DNS lookup, a stuck disk). */
 export const START_TIMEOUT_MS = 30_000;
 
+/** A service's reload() that has not settled by then is treated as a failure (the service is restarted). */
+export const RELOAD_TIMEOUT_MS = 30_000;
+
 /** A failed instance gets this long to release its sockets before its replacement starts anyway. */
 export const FAILED_STOP_TIMEOUT_MS = 2_000;
 
@@ -109,6 +112,8 @@ interface Slot {
   nextDelayMs: number;
   timer: NodeJS.Timeout | null;
   bindKey: string;
+  /** The current instance's logger (its level follows reloads). */
+  log: Logger | null;
 }
 
 function describeError(error: unknown): string {
@@ -192,7 +197,11 @@ export class Supervisor {
         this.log.warn({ from: this.current.stateDir, to: config.stateDir }, 'the state folder changed; boot-once state keeps using the old one until restart');
       }
       this.current = config;
-      if (this.log.level !== config.logLevel) this.log.level = config.logLevel;
+      if (this.log.level !== config.logLevel) {
+        // pino children copy the level when made: set it on each service's logger too.
+        this.log.level = config.logLevel;
+        for (const slot of this.slots.values()) if (slot.log !== null) slot.log.level = config.logLevel;
+      }
       for (const name of START_ORDER) {
         const enabled = isServiceEnabled(config, name);
         const slot = this.slots.get(name);
@@ -213,11 +222,13 @@ export class Supervisor {
             const old = slot.instance;
             slot.generation++;
             slot.instance = null;
-            await old.stop(0).catch((error: unknown) => this.log.warn({ service: name, err: error }, 'stop before rebind failed'));
+            await withTimeout(old.stop(0), FAILED_STOP_TIMEOUT_MS, () => new Error(`did not stop within ${FAILED_STOP_TIMEOUT_MS} ms`)).catch((error: unknown) => this.log.warn({ service: name, err: error }, 'stop before rebind failed'));
             this.launch(slot).catch((error: unknown) => this.failed(slot, slot.generation, error));
           } else {
             const generation = slot.generation;
-            await slot.instance.reload(config).catch((error: unknown) => this.failed(slot, generation, error));
+            // A reload that never settles would hold every later SIGHUP in the queue: treat it as a failure.
+            await withTimeout(slot.instance.reload(config), RELOAD_TIMEOUT_MS, () => new NetbootError('NETBOOT_ERR_SERVICE_CRASHED', `${name} did not finish reloading within ${RELOAD_TIMEOUT_MS / 1000} s`))
+              .catch((error: unknown) => this.failed(slot, generation, error));
           }
         }
       }
@@ -267,6 +278,7 @@ export class Supervisor {
       nextDelayMs: this.backoff.initialMs,
       timer: null,
       bindKey: bindKey(this.current, name),
+      log: null,
     };
   }
 
@@ -276,9 +288,10 @@ export class Supervisor {
   }
 
   private contextFor(slot: Slot, generation: number): ServiceContext {
+    slot.log = this.log.child({ service: slot.name });
     return {
       config: () => this.current,
-      log: this.log.child({ service: slot.name }),
+      log: slot.log,
       events: this.events,
       metrics: this.metrics,
       transfers: this.transfers,

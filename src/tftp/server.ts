@@ -59,6 +59,7 @@ const PROBED_CONFIG_NAME = /^(?:pxelinux\.cfg\/|grub\/grub\.cfg|grub\.cfg|ipxe\/
 export class TftpServer {
   private socket: Socket | null = null;
   private boundTo = '';
+  /** By client `address:port`; null while the request is being resolved. A retransmitted RRQ finds its entry and is ignored. */
   private readonly active = new Map<string, RunningTransfer | null>();
   /** Requests and transfers per client address, for maxTransfersPerClient. */
   private readonly perClient = new Map<string, number>();
@@ -107,6 +108,7 @@ export class TftpServer {
     this.runner ??= createTransferRunner((message, error) => this.deps.log.error({ err: error }, message));
     this.boundTo = `udp ${listenAddress}:${socket.address().port}`;
     this.accepting = true;
+    this.deps.metrics.set(METRIC_ACTIVE, 'TFTP transfers in progress', this.active.size);
     previous?.close();
   }
 

@@ -122,7 +122,6 @@ interface Pending {
   hooks: TransferHooks;
   ready: { resolve: () => void; reject: (error: Error) => void };
   finished: (result: TransferResult) => void;
-  settled: boolean;
 }
 
 class PooledWorker {
@@ -262,7 +261,7 @@ class WorkerPoolRunner implements TransferRunner {
     const finished = new Promise<TransferResult>((resolve) => {
       finishedHandler = resolve;
     });
-    chosen.pending.set(id, { hooks, ready: readyHandlers, finished: finishedHandler, settled: false });
+    chosen.pending.set(id, { hooks, ready: readyHandlers, finished: finishedHandler });
     chosen.post({ type: 'run', id, spec });
     return { ready, finished, abort: (message) => chosen.post({ type: 'abort', id, message }) };
   }

@@ -406,6 +406,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     ok: false,
   };
   const netboot = await NetbootProcess.start({ configPath: lab.configPath, logFile: join(lab.dir, 'netboot.log') });
+  // Interrupted (Ctrl-C, a CI timeout): stop the netboot this run started, then go.
+  const interrupted = (): void => { void netboot.stop(2000).finally(() => process.exit(130)); };
+  process.once('SIGTERM', interrupted);
+  process.once('SIGINT', interrupted);
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   try {
     // Warm up with the real clients and a first share of the same hostile mix (V8 grows its heap to a working size once,

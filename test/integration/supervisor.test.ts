@@ -244,6 +244,17 @@ describe('Supervisor (in-process, fake services)', () => {
     expect(notifier.calls.at(-1)).toBe('stopping');
   });
 
+  it('a reload that changes log.level reaches the services\' loggers', async () => {
+    const fakes = fakeFactories();
+    const { supervisor } = supervisorWith(fakes);
+    await supervisor.start();
+    expect(fakes.latest('tftp').context.log.level).toBe('info');
+    await supervisor.reload(configOf(`${configText()}log: { level: debug }\n`));
+    expect(fakes.latest('tftp').context.log.level).toBe('debug');
+    expect(fakes.latest('dhcp').context.log.level).toBe('debug');
+    await supervisor.stop(0);
+  });
+
   it('restarts a service whose port changed, and starts or stops services the reload turns on or off', async () => {
     vi.useFakeTimers();
     const fakes = fakeFactories();

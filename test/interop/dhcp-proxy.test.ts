@@ -7,7 +7,7 @@
  * netboot, also from the boot server port 4011; a non-PXE client must hear
  * only dnsmasq.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +18,8 @@ import { createBridgeLab, hasProgram, ip, netnsUnavailableReason, nsExec, nsSpaw
 const skipReason = netnsUnavailableReason() ?? dhcpDistMissing()
   ?? (hasProgram('dnsmasq') ? null : 'needs dnsmasq (dnsmasq-base)') ?? (hasProgram('busybox') ? null : 'needs busybox (udhcpc)');
 const PXE_CLIENT = resolve(import.meta.dirname, '../fixtures/dhcp/pxe-client.mjs');
+const IPXE_ROM = '/usr/lib/ipxe/qemu/efi-e1000.rom';
+const qemuSkip = hasProgram('qemu-system-x86_64') ? (existsSync(IPXE_ROM) ? null : `needs ${IPXE_ROM} (ipxe-qemu)`) : 'needs qemu-system-x86_64';
 
 const CONFIG = `
 server: { address: 10.71.0.1 }
@@ -85,6 +87,30 @@ describe.skipIf(skipReason !== null)(`proxyDHCP beside dnsmasq${skipReason ? ` (
     const proxyEvents = await service!.waitForEvents((event) => event.kind === 'dhcp.proxy' && event.mac === '52:54:00:71:00:77', 2);
     expect(proxyEvents.map((event) => event.details?.bootFile)).toEqual(['undionly.kpxe', 'undionly.kpxe']);
   });
+
+  it.skipIf(qemuSkip !== null)(`QEMU's iPXE ROM takes its address from dnsmasq and its script URL from netboot${qemuSkip ? ` (skipped: ${qemuSkip})` : ''}`, async () => {
+    ip('netns', 'exec', lab.hub, 'ip', 'tuntap', 'add', 'dev', 'nbtap0', 'mode', 'tap');
+    ip('-n', lab.hub, 'link', 'set', 'nbtap0', 'master', 'br0', 'up');
+    const qemu = nsSpawn(lab.hub, 'qemu-system-x86_64', [
+      // -nographic: SeaBIOS and the iPXE ROM print to the serial console only then.
+      '-machine', 'pc', '-accel', 'tcg', '-m', '128', '-nographic', '-no-reboot', '-boot', 'n',
+      '-netdev', 'tap,id=net0,ifname=nbtap0,script=no,downscript=no',
+      '-device', `e1000,netdev=net0,mac=52:54:00:71:00:78,romfile=${IPXE_ROM},bootindex=1`,
+    ]);
+    let serial = '';
+    qemu.stdout!.on('data', (chunk: Buffer) => { serial += chunk.toString('latin1'); });
+    try {
+      const event = await service!.waitForEvent((entry) => entry.kind === 'dhcp.proxy' && entry.mac === '52:54:00:71:00:78', 150_000);
+      expect(event.details?.firmware).toBe('bios ipxe');
+      // iPXE says what it took: dnsmasq's address and netboot's boot file.
+      for (let i = 0; i < 300 && !/Filename: \S+/.test(serial); i++) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(serial).toContain('Next server: 10.71.0.1');
+      expect(serial).toContain('Filename: http://10.71.0.1/boot/52:54:00:71:00:78.ipxe');
+      expect(readFileSync(join(dir, 'dnsmasq.leases'), 'utf8')).toMatch(/52:54:00:71:00:78 10\.71\.2\.\d+/);
+    } finally {
+      await stopProcess(qemu);
+    }
+  }, 200_000);
 
   it('a client that is not PXE hears only dnsmasq', async () => {
     ip('-n', lab.members.cli!, 'addr', 'flush', 'dev', lab.memberIf);

@@ -164,10 +164,13 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
     const perTick = (RATE_PER_S * tickMs) / 1000;
     const stormStart = Date.now();
     let sent = 0;
-    while (Date.now() - stormStart < STORM_S * 1000) {
+    const target = RATE_PER_S * STORM_S;
+    // Every one of the target requests is sent; on a loaded machine the storm may take longer than STORM_S, and the
+    // achieved rate is recorded.
+    while (sent < target) {
       // Catch up to the schedule: the rate holds even if a tick runs late.
       const due = Math.floor(((Date.now() - stormStart) / 1000) * RATE_PER_S) + perTick;
-      while (sent < due) {
+      while (sent < Math.min(due, target)) {
         storm.push(client(`127.0.0.${10 + (sent % STORM_ADDRESSES)}`));
         sent++;
       }
@@ -185,7 +188,7 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
       outcomes, errorMessages, maxConcurrentSeenByClients: maxReceiving, maxActiveMetric,
       rssMiB: { before: mib(rssBefore), peak: mib(rssPeak), after: mib(rssAfter) }, legit: legitResult,
     };
-    expect(sent).toBeGreaterThanOrEqual(RATE_PER_S * STORM_S * 0.95);
+    expect(sent).toBe(target);
     expect(maxReceiving).toBeLessThanOrEqual(MAX_TRANSFERS);
     expect(maxActiveMetric).toBeLessThanOrEqual(MAX_TRANSFERS);
     expect(outcomes.half).toBe(0);
@@ -227,16 +230,19 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
     const downloadMs = Date.now() - started;
     const exact = curl.code === 0 && sha256(readFileSync(out)) === lab.files['tree:big.bin']!.sha256;
     const openDuringDownload = sockets.length - http.idleClosed - http.slowClosed;
-    // Node enforces the request timeout on an interval (http.Server connectionsCheckingInterval, 30 s by default): wait up to 40 s.
+    // Node enforces the request timeout on an interval (http.Server connectionsCheckingInterval): wait up to 40 s for the
+    // slow ones, then 5 s more for the idle ones.
     const deadline = Date.now() + 40_000;
-    while (Date.now() < deadline && http.idleClosed + http.slowClosed < SLOW_CONNECTIONS) await sleep(500);
+    while (Date.now() < deadline && http.slowClosed < SLOW_CONNECTIONS / 2) await sleep(250);
+    const idleDeadline = Date.now() + 5000;
+    while (Date.now() < idleDeadline && http.idleClosed < SLOW_CONNECTIONS / 2) await sleep(250);
     clearInterval(drip);
     const status = await httpRequest(`http://127.0.0.1:${httpPort}/api/status`);
     for (const socket of sockets) socket.destroy();
     const slowest = (times: number[]): number | null => (times.length ? Math.max(...times) : null);
     figures.http = {
       connections: SLOW_CONNECTIONS, idle: SLOW_CONNECTIONS / 2, slow: SLOW_CONNECTIONS / 2, openDuringDownload, downloadStatus: curl.status, downloadExact: exact, downloadMs,
-      slowClosedByServer: http.slowClosed, slowLastClosedAfterMs: slowest(http.slowClosedAt), idleClosedByServerWithin40s: http.idleClosed, requestTimeoutS: 5,
+      slowClosedByServer: http.slowClosed, slowLastClosedAfterMs: slowest(http.slowClosedAt), idleClosedByServer5sAfterTheSlowOnes: http.idleClosed, requestTimeoutS: 5,
     };
     expect(openDuringDownload).toBeGreaterThan(SLOW_CONNECTIONS * 0.9);
     expect(curl.status).toBe('200');

@@ -72,6 +72,10 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
     if (found.kind !== 'file') {
       const generated = found.kind === 'missing' ? virtual?.(checked.path) ?? null : null;
       if (generated !== null) return reply.code(200).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(generated);
+      // A kernel or initrd that is not there is the answer to "why did node07 not boot?": an event, not just a 404.
+      const ip = clientAddressText(request.ip);
+      const mac = macForClient(context, config, ip);
+      context.events.record({ kind: 'http.file', mac, ip, host: mac === null ? null : config.hostsByMac.get(mac)?.name ?? null, outcome: 'failure', message: `${label}${checked.path}: not found`, details: { file: `${label}${checked.path}`, status: 404 } });
       return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
     }
     tracker.expect(reply, `${label}${checked.path}`);

@@ -119,3 +119,39 @@ export function hasProgram(name: string): boolean {
     return false;
   }
 }
+
+/**
+ * Deletes lab namespaces (`nbl-<tag>-<pid>`) left behind by a run that was
+ * killed before its cleanup ran: those whose pid no longer exists. Only this
+ * module makes `nbl-` namespaces, and a live run's namespaces are never touched.
+ */
+export function removeStaleLabs(): string[] {
+  let listing: string;
+  try {
+    listing = ip('netns', 'list');
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const line of listing.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const match = /^nbl-[a-z0-9]+-(\d+)$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    try {
+      ip('netns', 'del', name);
+      removed.push(name);
+    } catch { /* raced with another cleanup */ }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

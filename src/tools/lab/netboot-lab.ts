@@ -41,7 +41,7 @@ export interface LabConfigOptions {
 
 /** The kernel command line every lab profile boots with; the marker line echoes it back. */
 export function labCmdline(profileName: string): string {
-  return `console=ttyS0 panic=-1 quiet netboot.host={{host.name}} netboot.profile=${profileName}`;
+  return `console=ttyS0 panic=-1 netboot.host={{host.name}} netboot.profile=${profileName}`;
 }
 
 /**

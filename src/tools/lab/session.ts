@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addKernelAndInitrd, fillTftpRoot } from './boot-files.js';
-import { createBridgeLab, stopChild, type BridgeLab } from './bridge-lab.js';
+import { createBridgeLab, removeStaleLabs, stopChild, type BridgeLab } from './bridge-lab.js';
 import { fetchEvents, labRequest, NETBOOT_CLI, startNetboot, writeLabConfig, type ApiResponse, type LabEvent, type LabHost, type RunningNetboot } from './netboot-lab.js';
 import { startMachine, type MachineFirmware, type RunningMachine } from './qemu.js';
 
@@ -44,6 +44,7 @@ export interface LabSession {
 }
 
 export async function startLabSession(options: LabSessionOptions): Promise<LabSession> {
+  removeStaleLabs();
   const dir = mkdtempSync(join(tmpdir(), `netboot-lab-${options.tag}-`));
   const token = `${options.tag}-${randomBytes(6).toString('hex')}`;
   const apiToken = randomBytes(16).toString('hex');

@@ -156,7 +156,7 @@ const CROSS_CASES: CrossCase[] = [
   { name: 'missing initrd in a list', text: edit(['initrd: demo/initrd.img', 'initrd: [demo/initrd.img, demo/extra.img]']), path: 'profiles.inst.initrd[1]', severity: 'error', message: /demo\/extra\.img does not exist/ },
   { name: 'missing answer file', text: edit(['templates/answer.ks', 'templates/nope.ks']), path: 'profiles.inst.kickstart', severity: 'error', message: /nope\.ks does not exist or cannot be read/ },
   { name: 'missing tree folder', text: edit(['debian12: trees/debian12', 'debian12: trees/debian13']), path: 'http.trees.debian12', severity: 'error', message: /tree folder .*debian13 does not exist/ },
-  { name: 'missing TFTP root', text: edit(['root: tftproot', 'root: tftproot-nope']), path: 'tftp.root', severity: 'error', message: /is not a folder \(run `netboot init --dir tftproot-nope`\)/ },
+  { name: 'missing TFTP root', text: edit(['root: tftproot', 'root: tftproot-nope']), path: 'tftp.root', severity: 'error', message: /tftproot-nope is not a folder \(run `netboot init --dir \/.*\/tftproot-nope` to create it/ },
   { name: 'API beyond loopback without a token', text: edit(['http: { listen: 127.0.0.1,', 'http: { listen: 0.0.0.0,']), path: 'http.listen', severity: 'warning', message: /without http\.apiToken/ },
   { name: 'TFTP port range smaller than maxTransfers', text: edit(['tftp: { root: tftproot,', 'tftp: { portRange: 30000-30009, root: tftproot,']), path: 'tftp.portRange', severity: 'warning', message: /10 ports allow at most 10 transfers/ },
   { name: 'invalid MAC', text: edit(['"52:54:00:12:34:57"', '"52:54:00:zz:00:01"']), path: 'hosts[1].mac', severity: 'error', message: /invalid MAC address "52:54:00:zz:00:01"/ },
@@ -170,6 +170,7 @@ const CROSS_CASES: CrossCase[] = [
   { name: 'an enum typo, with a suggestion', text: edit(['mode: authoritative', 'mode: Proxy']), path: 'dhcp.mode', severity: 'error', message: /^invalid value "Proxy" \(did you mean "proxy"\?\); one of: authoritative, proxy, off$/ },
   { name: 'one bad range in a pool list', text: edit(['pool: 10.77.0.100-10.77.0.199', 'pool: [10.77.0.100-10.77.0.199, 10.77.0.250]']), path: 'dhcp.pool[1]', severity: 'error', message: /^invalid address range "10\.77\.0\.250"/ },
   { name: 'a number out of range', text: edit(['tftp: { root: tftproot,', 'tftp: { retries: 50, root: tftproot,']), path: 'tftp.retries', severity: 'error', message: /^50 is too big \(at most 20\)$/ },
+  { name: 'a profile name that cannot be used in URLs', text: edit(['  local: { localboot: true }', '  "lo cal": { localboot: true }'], ['defaultProfile: local', 'defaultProfile: inst']), path: 'profiles.lo cal', severity: 'error', message: /^invalid name "lo cal": names use letters, digits/ },
   { name: 'missing server address', text: edit(['server: { address: 10.77.0.1 }', 'server: {}']), path: 'server.address', severity: 'error', message: /required/ },
 ];
 

@@ -395,6 +395,13 @@ describe('proxy mode', () => {
     expect(exchange.event?.kind).toBe('dhcp.proxy');
   });
 
+  it('gives iPXE its script in a proxy offer it will recognise (option 60 PXEClient)', () => {
+    const offer = only(proxy().handle({ packet: discover('52:54:00:aa:00:01', { arch: 0, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', userClass: 'iPXE' }), port: 'dhcp', source, now: 0 }));
+    expect(offer.packet.yiaddr).toBe(0);
+    expect(readOption(offer.packet.options, Option.vendorClass)).toBe('PXEClient');
+    expect(readOption(offer.packet.options, Option.bootfileName)).toBe('http://10.71.0.1:8080/boot/52:54:00:aa:00:01.ipxe');
+  });
+
   it('never answers a client that is not PXE', () => {
     const exchange = proxy().handle({ packet: discover('02:00:00:00:05:01', { hostName: 'laptop' }), port: 'dhcp', source, now: 0 });
     expect(exchange.replies).toEqual([]);

@@ -152,6 +152,12 @@ describe('files over HTTP (inject)', () => {
     expect(lab.metrics.value('netboot_http_bytes_sent_total')).toBe(KERNEL_BYTES);
   });
 
+  it('records a missing kernel as a failed http.file event for that machine', async () => {
+    const response = await app.inject({ url: '/tftp/demo/vmlinuz-6.1', remoteAddress: '127.0.10.11' });
+    expect(response.statusCode).toBe(404);
+    expect(lab.events.list({ mac: '52:54:00:12:34:56' })).toEqual([expect.objectContaining({ kind: 'http.file', outcome: 'failure', host: 'node01', message: '/tftp/demo/vmlinuz-6.1: not found' })]);
+  });
+
   it('serves generated loader configs under /tftp/ when no file is on disk', async () => {
     const response = await app.inject('/tftp/pxelinux.cfg/01-52-54-00-12-34-57');
     expect(response.statusCode).toBe(200);
