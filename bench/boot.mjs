@@ -94,14 +94,14 @@ async function bootWithDnsmasq(testCase, subnetIndex, mac) {
   try {
     const http = lab.spawn(process.execPath, [join(here, '..', 'dist', 'tools', 'lab', 'static-server.js'), dir, lab.serverAddress, '80']);
     children.push(http);
-    await waitForOutput(http, /listening/, 10_000, 'static HTTP server');
+    await waitForOutput(http, /listening/, 60_000, 'static HTTP server');
     const dnsmasq = lab.spawn('dnsmasq', dnsmasqArgs({
       bridge: lab.bridge, serverAddress: lab.serverAddress, prefix: lab.prefix, tftpRoot, leaseFile: join(dir, 'leases'),
       ipxeScriptUrl: testCase.profile === 'ipxe-marker' ? `${base}/boot/bench.ipxe` : null,
       biosBootFile: 'pxelinux.0', uefiBootFile: 'snponly.efi',
     }));
     children.push(dnsmasq);
-    await waitForOutput(dnsmasq, /DHCP, IP range/, 10_000, 'dnsmasq');
+    await waitForOutput(dnsmasq, /DHCP, IP range/, 60_000, 'dnsmasq');
     const tap = lab.addTap('nbtap0');
     machine = startMachine(lab.namespace, { firmware: testCase.firmware, tap, mac, workDir: dir });
     const marker = await machine.waitForMarker(token, BOOT_TIMEOUT_MS);

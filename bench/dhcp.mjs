@@ -303,30 +303,34 @@ async function main() {
   }
   removeNamespaces();
   makeNamespaces();
-  const results = {};
+  const results = Object.fromEntries(SERVERS.map((server) => [server.name, { byRate: new Map(), sustained: null, latency: null, ramping: true }]));
+  const run = async (server, rate) => {
+    process.stderr.write(`${server.name} at ${rate}/s ... `);
+    const result = await runAtRate(server, rate);
+    results[server.name].byRate.set(rate, result);
+    process.stderr.write(`${fmt(result.rate)} DORA/s, ${pct(result.lost)} lost\n`);
+    return result;
+  };
   try {
+    // Rate by rate, the servers in turn: on a shared machine whose load drifts, each rate's
+    // figures are taken close together in time.
+    for (const rate of RAMP) {
+      for (const server of SERVERS) {
+        const entry = results[server.name];
+        if (!entry.ramping) continue;
+        const result = await run(server, rate);
+        if (result.lost < 0.01) entry.sustained = { offered: rate, ...result };
+        else entry.ramping = false;
+      }
+      if (SERVERS.every((server) => !results[server.name].ramping)) break;
+    }
+    for (const rate of FIXED_RATES) {
+      for (const server of SERVERS) if (!results[server.name].byRate.has(rate)) await run(server, rate);
+    }
     for (const server of SERVERS) {
-      const byRate = new Map();
-      let sustained = null;
-      for (const rate of RAMP) {
-        process.stderr.write(`${server.name} at ${rate}/s ... `);
-        const result = await runAtRate(server, rate);
-        byRate.set(rate, result);
-        process.stderr.write(`${fmt(result.rate)} DORA/s, ${pct(result.lost)} lost\n`);
-        if (result.lost < 0.01) sustained = { offered: rate, ...result };
-        else break;
-      }
-      for (const rate of FIXED_RATES) {
-        if (!byRate.has(rate)) {
-          process.stderr.write(`${server.name} at ${rate}/s ... `);
-          byRate.set(rate, await runAtRate(server, rate));
-          process.stderr.write(`${fmt(byRate.get(rate).rate)} DORA/s\n`);
-        }
-      }
       process.stderr.write(`${server.name} latency probe ... `);
-      const latency = await latencyProbe(server);
-      process.stderr.write(`median ${fmt(latency.medianMs, 2)} ms\n`);
-      results[server.name] = { byRate, sustained, latency };
+      results[server.name].latency = await latencyProbe(server);
+      process.stderr.write(`median ${fmt(results[server.name].latency.medianMs, 2)} ms\n`);
     }
   } finally {
     removeNamespaces();

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const order = ['tftp', 'dhcp', 'http', 'boot'];
+const order = ['tftp', 'dhcp', 'http', 'boot', 'foundation'];
 const available = readdirSync(here).filter((name) => name.endsWith('.mjs') && name !== 'run.mjs').map((name) => name.slice(0, -4));
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : order.filter((name) => available.includes(name));
 mkdirSync(join(here, 'out'), { recursive: true });

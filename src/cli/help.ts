@@ -19,7 +19,7 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
   reinstall: `netboot reinstall --config FILE HOST
   Re-arm a boot-once host: its next network boot installs again. Asks the running
   server (POST /api/hosts/HOST/reinstall with http.apiToken); when no server
-  answers, changes the boot-once state file directly.`,
+  is running, changes the boot-once state file directly.`,
   done: `netboot done --config FILE HOST
   Mark a boot-once host's install as done: it boots from disk until re-armed.
   Same route to the server as reinstall (POST /api/hosts/HOST/done).`,

@@ -10,6 +10,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Config } from '../config/types.js';
+import { NetbootError } from '../errors.js';
 import { formatIpv4 } from '../net/ipv4.js';
 import type { LeaseView } from '../runtime/lease-view.js';
 import type { Service, ServiceContext, ServiceFactory } from '../supervisor/service.js';
@@ -108,7 +109,12 @@ class DhcpService implements Service {
 
   private async openLeases(config: Config): Promise<void> {
     const table = new LeaseTable(config.dhcp.subnets, reservationsOf(config), [config.server.address]);
-    const opened = await LeaseJournal.open(config.dhcp.leaseFile, () => table.records(), Date.now(), () => table.size);
+    let opened: Awaited<ReturnType<typeof LeaseJournal.open>>;
+    try {
+      opened = await LeaseJournal.open(config.dhcp.leaseFile, () => table.records(), Date.now(), () => table.size);
+    } catch (error) {
+      throw new NetbootError('NETBOOT_ERR_STATE_WRITE', `cannot open the DHCP lease file ${config.dhcp.leaseFile}: ${(error as Error).message} (check dhcp.leaseFile and that its folder is writable by netboot)`, { cause: error });
+    }
     if (opened.skipped.length > 0) {
       const shown = opened.skipped.slice(0, 10).map((line) => `line ${line.line} (byte ${line.offset}): ${line.reason}`);
       this.context.log.warn({ file: config.dhcp.leaseFile, damagedCopy: opened.damagedCopy, skippedLines: opened.skipped.length, skipped: shown, keptLeases: opened.records.length },

@@ -22,8 +22,15 @@ import { bindError } from '../errors.js';
 import { formatIpv4 } from '../net/ipv4.js';
 import type { Destination } from './transmit.js';
 
-/** Room for a boot storm: 200 DISCOVERs arriving together must not overflow the queue (the kernel caps it at net.core.rmem_max). */
-export const DHCP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Room for a boot storm: a queued 300-byte datagram costs about 1.2 KB of
+ * buffer, so 1 MiB holds ~800 packets, four times 200 machines' DISCOVERs
+ * arriving together. Not more: under sustained overload a deeper queue only
+ * makes every answer late (clients give up on a reply after a few seconds
+ * and retransmit), where a full queue drops and the client's retry finds
+ * room. The kernel caps it at net.core.rmem_max.
+ */
+export const DHCP_RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 /** A socket replies can be sent through. */
 export interface ReplyPath {

@@ -26,7 +26,7 @@ interface Run {
 
 function run(args: string[], options: { cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, timeout: 55_000 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null;
       resolve({ code, stdout, stderr });
     });

@@ -14,7 +14,7 @@ import { COMMAND_USAGE } from '../help.js';
 import type { CliIo } from '../io.js';
 
 /** How long to wait for the local server before deciding it is not running. */
-export const API_TIMEOUT_MS = 3000;
+export const API_TIMEOUT_MS = 10_000;
 
 type Action = 'reinstall' | 'done';
 
@@ -70,6 +70,12 @@ async function runBootOnce(action: Action, args: string[], io: CliIo): Promise<n
       return response.status === 404 ? ExitCode.NotFound : ExitCode.ApiOrState;
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      // Only "nobody listens" means no server runs. A slow or odd answer may be a running server, whose
+      // in-memory state would overwrite a direct edit of the file: better to say so and change nothing.
+      if (cause !== 'ECONNREFUSED') {
+        io.err(`netboot ${action}: ${url}: no answer (${cause}); the server may be running but busy, so the state file was not touched; retry (NETBOOT_ERR_API)`);
+        return ExitCode.ApiOrState;
+      }
       unreachable = `no server answered at ${localApiBase(config)} (${cause})`;
     }
   }

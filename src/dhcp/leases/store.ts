@@ -53,12 +53,19 @@ export class LeaseJournal {
     private readonly snapshot: () => LeaseRecord[],
     /** How many live records there are (cheap; checked at every flush). */
     private readonly liveCount: () => number,
+    private readonly compactSlackLines: number,
   ) {
     this.linesInFile = liveLines;
   }
 
   /** Reads and compacts the journal at `path` (creating its folder), then opens it for appending. */
-  static async open(path: string, snapshot: () => LeaseRecord[], now = Date.now(), liveCount: () => number = () => snapshot().length): Promise<OpenedJournal> {
+  static async open(
+    path: string,
+    snapshot: () => LeaseRecord[],
+    now = Date.now(),
+    liveCount: () => number = () => snapshot().length,
+    compactSlackLines = JOURNAL_COMPACT_SLACK_LINES,
+  ): Promise<OpenedJournal> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     let text = '';
     try {
@@ -75,7 +82,7 @@ export class LeaseJournal {
     const live = [...records.values()];
     await writeFileAtomic(path, live.map(formatLeaseRecord).join(''));
     const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, STATE_FILE_MODE);
-    return { journal: new LeaseJournal(path, handle, live.length, snapshot, liveCount), records: live, skipped, damagedCopy };
+    return { journal: new LeaseJournal(path, handle, live.length, snapshot, liveCount, compactSlackLines), records: live, skipped, damagedCopy };
   }
 
   /** Resolves once the record is on disk (fdatasync done); rejects if it could not be written. */
@@ -105,7 +112,7 @@ export class LeaseJournal {
     this.pending = [];
     this.waiters = [];
     const run = async (): Promise<void> => {
-      if (this.linesInFile > this.liveCount() + JOURNAL_COMPACT_SLACK_LINES) {
+      if (this.linesInFile > this.liveCount() + this.compactSlackLines) {
         // The snapshot already holds these records' effects (the table changed before append).
         await this.compact();
         return;

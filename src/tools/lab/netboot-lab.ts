@@ -175,7 +175,8 @@ export async function startNetboot(lab: BridgeLab, configFile: string, options: 
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   const port = options.httpPort ?? 80;
   const baseUrl = port === 80 ? `http://${lab.serverAddress}` : `http://${lab.serverAddress}:${port}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? 90_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`netboot serve exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-3000)}`);
     const response = await labRequest(lab, `${baseUrl}/api/status`);
@@ -186,7 +187,7 @@ export async function startNetboot(lab: BridgeLab, configFile: string, options: 
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`netboot serve not ready within ${options.timeoutMs ?? 30_000} ms:\n${output.slice(-3000)}`);
+      throw new Error(`netboot serve not ready within ${timeoutMs} ms:\n${output.slice(-3000)}`);
     }
     await new Promise((done) => setTimeout(done, 200));
   }

@@ -112,6 +112,22 @@ describe('lease journal', () => {
     await second.journal.close();
   });
 
+  it('compacts at run time once the journal is far longer than the live leases', async () => {
+    const path = leaseFile();
+    const live = new Map<string, LeaseRecord>();
+    const snapshot = (): LeaseRecord[] => [...live.values()];
+    const { journal } = await LeaseJournal.open(path, snapshot, Date.now(), () => live.size, 10);
+    for (let i = 0; i < 40; i++) {
+      const entry = record(`02:00:00:00:02:0${i % 2}`, `10.5.0.${10 + (i % 2)}`, { expiresAt: 2_000_000_000_000 + i });
+      live.set(entry.mac, entry);
+      await journal.append(entry);
+    }
+    await journal.close();
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(12);
+    expect(readLeases(path).map((lease) => lease.expiresAt).sort()).toEqual([2_000_000_000_038, 2_000_000_000_039]);
+  });
+
   it('a torn last line is skipped with its position; complete records are kept; a copy of the damaged file is kept', async () => {
     const path = leaseFile();
     const good = formatLeaseRecord(record('02:00:00:00:00:0a', '10.5.0.10')) + formatLeaseRecord(record('02:00:00:00:00:0b', '10.5.0.11'));

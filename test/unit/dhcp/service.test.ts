@@ -224,6 +224,13 @@ describe('DHCP service on loopback', () => {
     expect(formatIpv4((await relay.dora('02:00:00:00:71:07', 0x710b)).ack.yiaddr)).toBe('127.0.71.60');
   });
 
+  it('a lease file that cannot be opened is a clear NETBOOT_ERR_STATE_WRITE, not a crash', async () => {
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, 'a file where a folder should be');
+    const broken = createDhcpService(makeTestContext(testConfig(yaml(await freePort(), join(blocker, 'leases.json')))));
+    await expect(broken.start()).rejects.toMatchObject({ code: 'NETBOOT_ERR_STATE_WRITE', message: expect.stringContaining('not-a-folder/leases.json') });
+  });
+
   it('is off when the config says off, and binds nothing', async () => {
     const off = createDhcpService(makeTestContext(testConfig(yaml(port, join(dir, 'off', 'leases.json')).replace('mode: authoritative', 'mode: off'))));
     await off.start();
