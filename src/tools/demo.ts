@@ -46,8 +46,9 @@ function describeEvent(event: LabEvent): string {
 }
 
 function usageProblem(firmware: MachineFirmware): string | null {
+  if (process.getuid?.() !== 0) return 'needs root: it creates a network namespace, a bridge and a tap device for QEMU. Run: sudo npm run demo';
   const lab = labUnavailableReason();
-  if (lab) return `the demo ${lab}. Run it as root: sudo npm run demo`;
+  if (lab) return `the demo ${lab}`;
   const qemu = qemuUnavailableReason(firmware);
   if (qemu) return `the demo ${qemu}`;
   const files = bootFilesUnavailableReason();
@@ -125,7 +126,7 @@ async function main(): Promise<number> {
     const late = await session.events(DEMO_MAC);
     for (const event of late.slice(seen)) log(`${seconds(event.time - machine.startedAt)}  ${describeEvent(event)}`);
     log(`${seconds(marker.elapsedMs)}  marker from the booted initramfs: ${marker.line}`);
-    log(`booted in ${(marker.elapsedMs / 1000).toFixed(1)} s from QEMU start to the marker (TCG, no KVM)`);
+    log(`booted in ${(marker.elapsedMs / 1000).toFixed(1)} s from QEMU start to the marker (${process.env.NETBOOT_E2E_ACCEL === 'kvm' ? 'KVM' : 'TCG, no KVM'})`);
     await teardown();
     return 0;
   } catch (error) {

@@ -83,13 +83,17 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     expect(check('API token never logged').ok).toBe(true);
   });
 
-  // Known gap, routed to the TFTP owner: see the probe below for the precise cause.
-  it.fails('counts every TFTP packet (KNOWN GAP: src/tftp/server.ts startTransfer drops an RRQ from a client ip:port with a transfer in progress without counting it)', () => {
+  // KNOWN GAP, routed to the TFTP owner: how many packets go uncounted depends on timing (RRQs that arrive while the
+  // same ip:port has a transfer running), so this check passes in some runs and fails in others; the deterministic
+  // probe below (it.fails) pins the cause. Un-skip once src/tftp/server.ts counts those requests.
+  it.skip('counts every TFTP packet (KNOWN GAP: src/tftp/server.ts startTransfer drops an RRQ from a client ip:port with a transfer in progress without counting it)', () => {
     expect(check('drop counters account for every TFTP packet').ok, check('drop counters account for every TFTP packet').detail).toBe(true);
   });
 
-  // Known gap, routed to the lead: RSS rises ~15-25% above the warmed-up baseline and stays (V8 heap high-water mark or retention; no growth from 100k to 300k packets).
-  it.fails('returns RSS to within 10% of the warmed-up baseline (KNOWN GAP: see RELIABILITY.md)', () => {
+  // KNOWN GAP, routed to the lead: RSS ends 15-25% above the warmed-up baseline in most runs and stays there (a V8 heap
+  // high-water mark: no further growth from 100k to 300k packets), so the 10% check fails in most runs, not all.
+  // The figures are recorded in results/hostile-input.json either way. Un-skip once the process gives memory back.
+  it.skip('returns RSS to within 10% of the warmed-up baseline (KNOWN GAP: see RELIABILITY.md)', () => {
     expect(check('RSS back within 10% of the warmed-up baseline').ok, check('RSS back within 10% of the warmed-up baseline').detail).toBe(true);
   });
 });

@@ -79,7 +79,7 @@ function nftRules(rules: Rule[], iface: string | null, tftpHelper: boolean, tftp
   const lines = ['# nftables (load with `nft -f FILE`): assumes table inet filter with a base chain "input"; adjust the names to your ruleset.'];
   if (tftpHelper) {
     lines.push(
-      '# conntrack TFTP helper (kernel module nf_conntrack_tftp, loaded on demand)',
+      `# conntrack TFTP helper (kernel module nf_conntrack_tftp, loaded on demand)${helperPortNote(tftpPort)}`,
       'add ct helper inet filter tftp-standard { type "tftp" protocol udp; }',
       'add chain inet filter netboot-prerouting { type filter hook prerouting priority filter; }',
       `add rule inet filter netboot-prerouting ${on}udp dport ${tftpPort} ct helper set "tftp-standard"`,
@@ -98,7 +98,7 @@ function iptablesRules(rules: Rule[], iface: string | null, tftpHelper: boolean,
   if (tftpHelper) {
     lines.push(
       '# conntrack TFTP helper',
-      'modprobe nf_conntrack_tftp',
+      `modprobe nf_conntrack_tftp${tftpPort === 69 ? '' : ` ports=${tftpPort}`}`,
       `iptables -t raw -A PREROUTING ${on}-p udp --dport ${tftpPort} -j CT --helper tftp`,
       'iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
     );
@@ -107,4 +107,9 @@ function iptablesRules(rules: Rule[], iface: string | null, tftpHelper: boolean,
     lines.push(`# ${rule.comment}`, `iptables -A INPUT ${on}-p ${rule.protocol} --dport ${rule.ports.replace('-', ':')} -j ACCEPT`);
   }
   return lines;
+}
+
+/** The kernel's TFTP helper only watches port 69 unless told otherwise. */
+function helperPortNote(tftpPort: number): string {
+  return tftpPort === 69 ? '' : `; it watches port 69 only unless loaded with \`modprobe nf_conntrack_tftp ports=${tftpPort}\``;
 }
