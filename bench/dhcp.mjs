@@ -45,6 +45,13 @@ const SERVER_NS = `nbb-dhcp-s-${process.pid}`;
 const CLIENT_NS = `nbb-dhcp-c-${process.pid}`;
 const SERVER_IF = 'pd-s';
 const CLIENT_IF = 'pd0';
+/**
+ * perfdhcp's thread mode. Multi-threaded perfdhcp takes both cores of a
+ * 2-core box and starves the server under test; single leaves one core to
+ * the server, as separate client machines would. BENCH_DHCP_THREADS=multi
+ * for the reference notes' setting.
+ */
+const PERFDHCP_THREADS = process.env.BENCH_DHCP_THREADS === 'multi' ? 'multi' : 'single';
 
 function sh(command, args, options = {}) {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
@@ -194,7 +201,7 @@ async function runAtRate(server, rate) {
     const started = Date.now();
     let output;
     try {
-      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1', '-W', '1000000'], { timeout: (SECONDS + 30) * 1000 });
+      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-g', PERFDHCP_THREADS, '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1', '-W', '1000000'], { timeout: (SECONDS + 30) * 1000 });
     } catch (error) {
       // perfdhcp exits non-zero when packets were dropped; its report is still on stdout.
       output = `${error.stdout ?? ''}`;
@@ -291,7 +298,8 @@ async function main() {
     '## DHCP',
     '',
     `Machine: ${cpus().length} cores (\`nproc\`), ${cpuModel}; load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; ${new Date().toISOString()}.`,
-    `Command: \`node bench/dhcp.mjs\`${LONG ? ' (BENCH_LONG=1)' : ''}. perfdhcp 2.2 from a client namespace over one veth, relayed (giaddr set), ${CLIENTS.toLocaleString('en')} clients, ${SECONDS} s per rate, a fresh server and empty lease file per run; pool 10.66.1.0-10.66.255.250 for every server.`,
+    `Command: \`node bench/dhcp.mjs\`${LONG ? ' (BENCH_LONG=1)' : ''}. perfdhcp 2.2 (\`-g ${PERFDHCP_THREADS}\`) from a client namespace over one veth, relayed (giaddr set), ${CLIENTS.toLocaleString('en')} clients, ${SECONDS} s per rate, a fresh server and empty lease file per run; pool 10.66.1.0-10.66.255.250 for every server.`,
+    'A rate counts as sustained when under 1% of exchanges are lost (the better of two tries).',
     'DORA/s = ACKs received ÷ the sending period (late replies are waited for 1 s, `-W`; a reply later than 1 s counts as lost, `-d 1`).',
     'netboot: authoritative, lease journal with group commit (fdatasync before every ACK). kea-dhcp4 2.2: memfile, persist true (appends, no fsync), raw sockets. dnsmasq: --no-ping, lease file rewritten on change.',
     '',
@@ -320,7 +328,14 @@ async function main() {
       for (const server of SERVERS) {
         const entry = results[server.name];
         if (!entry.ramping) continue;
-        const result = await run(server, rate);
+        let result = await run(server, rate);
+        // One retry before calling a rate unsustainable: on a shared 2-core box a single
+        // 4-second sample can catch another process's burst (or a slow fdatasync).
+        if (result.lost >= 0.01) {
+          const again = await run(server, rate);
+          if (again.lost < result.lost) result = again;
+          entry.byRate.set(rate, result);
+        }
         if (result.lost < 0.01) entry.sustained = { offered: rate, ...result };
         else entry.ramping = false;
       }

@@ -39,7 +39,6 @@ class HttpService implements Service {
     this.tracker = tracker;
     this.bound = { address: config.http.listenAddress, port };
     this.startedAt = Date.now();
-    this.context.metrics.set('netboot_service_up', 'Whether a service is running (1) or not (0)', 1, { service: 'http' });
   }
 
   async stop(drainMs: number): Promise<void> {
@@ -63,7 +62,6 @@ class HttpService implements Service {
     }
     this.tracker = null;
     this.bound = null;
-    this.context.metrics.set('netboot_service_up', 'Whether a service is running (1) or not (0)', 0, { service: 'http' });
   }
 
   async reload(config: Config): Promise<void> {

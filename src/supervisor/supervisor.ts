@@ -285,6 +285,7 @@ export class Supervisor {
   private setState(slot: Slot, state: Slot['state']): void {
     slot.state = state;
     slot.since = Date.now();
+    this.metrics.set('netboot_service_up', 'Whether a service is running (1) or not (0)', state === 'ready' ? 1 : 0, { service: slot.name });
   }
 
   private contextFor(slot: Slot, generation: number): ServiceContext {

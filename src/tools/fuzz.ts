@@ -76,6 +76,8 @@ export interface FuzzReport {
   checks: Check[];
   durationS: number;
   phaseS: Record<string, number>;
+  /** netboot's own log during the run: lines by level, and the most frequent warn/error messages (a scanner must not flood the log). */
+  log: { byLevel: Record<string, number>; topWarnings: { level: string; msg: string; count: number }[] };
   ok: boolean;
 }
 
@@ -403,6 +405,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     checks: [],
     durationS: 0,
     phaseS: {},
+    log: { byLevel: {}, topWarnings: [] },
     ok: false,
   };
   const netboot = await NetbootProcess.start({ configPath: lab.configPath, logFile: join(lab.dir, 'netboot.log') });
@@ -510,6 +513,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       ok: report.victimTransfers.completed > 0 && report.victimTransfers.exact === report.victimTransfers.completed && report.victimTransfers.failed === 0,
       detail: `${report.victimTransfers.started} started, ${report.victimTransfers.completed} completed (${report.victimTransfers.exact} exact), ${report.victimTransfers.failed} failed`,
     });
+    const levels: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+    const frequent = new Map<string, number>();
+    for (const line of netboot.lines) {
+      const level = levels[line.level ?? 0] ?? 'other';
+      bump(report.log.byLevel, level);
+      if ((line.level ?? 0) >= 40) frequent.set(`${level}\u0000${String(line.msg).slice(0, 100)}`, (frequent.get(`${level}\u0000${String(line.msg).slice(0, 100)}`) ?? 0) + 1);
+    }
+    report.log.topWarnings = [...frequent].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([key, count]) => ({ level: key.split('\u0000')[0]!, msg: key.split('\u0000')[1]!, count }));
     const tokenLogged = netboot.rawOutput.includes(token) || readFileSafe(join(lab.dir, 'netboot.log')).includes(token);
     report.checks.push({ name: 'API token never logged', ok: !tokenLogged, detail: tokenLogged ? 'the token appears in netboot output' : 'not in any log line' });
   } finally {
@@ -539,6 +550,7 @@ export function formatReport(report: FuzzReport): string {
     `- HTTP: ${report.totals.http} requests ${JSON.stringify(report.sent.http)}; statuses ${JSON.stringify(report.httpStatuses)}`,
     `- TFTP replies to fuzz sockets: ${JSON.stringify(report.tftpReplies)}`,
     `- kernel UDP receive-buffer drops: ${report.kernelUdpDrops}; phases (s): ${JSON.stringify(report.phaseS)}`,
+    `- netboot log lines by level: ${JSON.stringify(report.log.byLevel)}; most frequent warn/error: ${report.log.topWarnings.map((each) => `${each.count}× ${each.level} "${each.msg}"`).join('; ')}`,
     `- drop counters: ${report.drops.map((drop) => `${drop.reason}=${drop.count}`).join(', ') || 'none'}`,
     '',
     '| check | result | detail |',

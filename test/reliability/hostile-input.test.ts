@@ -41,7 +41,7 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     rmSync(folder, { recursive: true, force: true });
     console.log(output);
     recordResult('hostile-input', {
-      seed: report.seed, sent: report.totals, kernelUdpDrops: report.kernelUdpDrops, closedPortPackets: report.closedPortPackets,
+      seed: report.seed, sent: report.totals, sentByKind: report.sent, warmupPackets: report.warmupPackets, dropReasons: report.drops.length, drops: report.drops, log: report.log, kernelUdpDrops: report.kernelUdpDrops, closedPortPackets: report.closedPortPackets,
       httpStatuses: report.httpStatuses, tftpReplies: report.tftpReplies, victimTransfers: report.victimTransfers, rss: report.rss,
       accounting: report.accounting, violations: report.violations.length, checks: report.checks.map((each) => ({ name: each.name, ok: each.ok, detail: each.detail })), durationS: report.durationS,
     });

@@ -70,6 +70,7 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
     const expected = lab.files[file]!;
     const outcomes: Record<Outcome, number> = { complete: 0, refused: 0, half: 0, 'no-answer': 0, corrupt: 0 };
     const errorMessages: Record<string, number> = {};
+    const halfDetails: string[] = [];
     let receiving = 0;
     let maxReceiving = 0;
     const rssBefore = netboot.rssBytes();
@@ -92,8 +93,10 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
       let timer: NodeJS.Timeout | null = null;
       let tries = 0;
       let last: { bytes: Buffer; port: number } = { bytes: rrq(file, 'octet', [['blksize', '1468']]), port: tftpPort };
+      let lastPacketAt = Date.now();
       const finish = (outcome: Outcome): void => {
         if (timer) clearTimeout(timer);
+        if (outcome === 'half' && halfDetails.length < 10) halfDetails.push(`${source}: ${blocks.length} blocks in, last packet ${Date.now() - lastPacketAt} ms before giving up, tries ${tries}`);
         if (started) receiving--;
         outcomes[outcome]++;
         socket.close();
@@ -109,6 +112,7 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
       };
       socket.on('error', () => undefined);
       socket.on('message', (message, remote) => {
+        lastPacketAt = Date.now();
         const opcode = message.readUInt16BE(0);
         if (opcode === TftpOpcode.Error) {
           const text = message.subarray(4, message.indexOf(0, 4)).toString();
@@ -185,7 +189,9 @@ describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`,
     const mib = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
     figures.tftp = {
       requests: sent, stormSeconds, offeredRatePerS: Math.round(sent / stormSeconds), file, fileBytes: expected.size, maxTransfers: MAX_TRANSFERS, perClient: PER_CLIENT, sourceAddresses: STORM_ADDRESSES,
-      outcomes, errorMessages, maxConcurrentSeenByClients: maxReceiving, maxActiveMetric,
+      outcomes, errorMessages, halfDetails,
+      serverFailures: netboot.lines.filter((line) => line.msg === 'TFTP transfer failed').slice(0, 10).map((line) => `${String(line.client)} ${String(line.file)}: ${String(line.reason)} after ${String(line.bytes)} bytes, ${String(line.retransmits)} retransmits`),
+      maxConcurrentSeenByClients: maxReceiving, maxActiveMetric,
       rssMiB: { before: mib(rssBefore), peak: mib(rssPeak), after: mib(rssAfter) }, legit: legitResult,
     };
     expect(sent).toBe(target);

@@ -3,7 +3,8 @@
  * lease change) with group commit, compacted on start.
  *
  * Group commit: records appended while the event loop is busy go out in one
- * write and one fdatasync, and every ACK they belong to waits for that sync.
+ * durable write (O_DSYNC, else write + fdatasync), and every ACK they belong
+ * to waits for it.
  * ISC dhcpd pays one fsync per lease; here one fsync covers every lease
  * decided in that moment, and the DISCOVER/OFFER path never touches the disk.
  *
@@ -21,6 +22,14 @@ import { copyFile, mkdir, open, readFile, type FileHandle } from 'node:fs/promis
 import { dirname } from 'node:path';
 import { STATE_FILE_MODE, writeFileAtomic } from '../../state/atomic-file.js';
 import { formatLeaseRecord, replayJournal, type LeaseRecord, type SkippedLine } from './lease-record.js';
+
+/**
+ * Appends are opened O_DSYNC where the platform has it: each write returns
+ * once its data (and the file size) is on disk, like write + fdatasync, in
+ * one trip to the thread pool instead of two.
+ */
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_DSYNC ?? 0);
+const WRITE_IS_DURABLE = constants.O_DSYNC !== undefined;
 
 /** Compact at run time once the journal holds this many lines more than there are live leases. */
 export const JOURNAL_COMPACT_SLACK_LINES = 20_000;
@@ -42,7 +51,7 @@ export class LeaseJournal {
   /** A failed write may have left half a line: start the next write on a fresh line. */
   private needsNewline = false;
   private closed = false;
-  /** fdatasync calls so far (status; the group-commit test checks appends share them). */
+  /** Durable writes (O_DSYNC write, or write + fdatasync) so far; the group-commit test checks appends share them. */
   syncCount = 0;
 
   private constructor(
@@ -81,7 +90,7 @@ export class LeaseJournal {
     }
     const live = [...records.values()];
     await writeFileAtomic(path, live.map(formatLeaseRecord).join(''));
-    const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, STATE_FILE_MODE);
+    const handle = await open(path, APPEND_FLAGS, STATE_FILE_MODE);
     return { journal: new LeaseJournal(path, handle, live.length, snapshot, liveCount, compactSlackLines), records: live, skipped, damagedCopy };
   }
 
@@ -117,10 +126,15 @@ export class LeaseJournal {
         await this.compact();
         return;
       }
-      const data = (this.needsNewline ? '\n' : '') + lines.join('');
+      const data = Buffer.from((this.needsNewline ? '\n' : '') + lines.join(''));
       this.needsNewline = true;
-      await this.handle.write(data);
-      await this.handle.datasync();
+      // A regular file takes the whole write unless the disk fills; finish a short write all the same.
+      for (let written = 0; written < data.length;) {
+        const { bytesWritten } = await this.handle.write(data, written, data.length - written);
+        if (bytesWritten <= 0) throw new Error(`lease journal write made no progress (${written} of ${data.length} bytes)`);
+        written += bytesWritten;
+      }
+      if (!WRITE_IS_DURABLE) await this.handle.datasync();
       this.syncCount += 1;
       this.needsNewline = false;
       this.linesInFile += lines.length;
@@ -141,7 +155,7 @@ export class LeaseJournal {
     const live = this.snapshot();
     await writeFileAtomic(this.path, live.map(formatLeaseRecord).join(''));
     const previous = this.handle;
-    this.handle = await open(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, STATE_FILE_MODE);
+    this.handle = await open(this.path, APPEND_FLAGS, STATE_FILE_MODE);
     this.linesInFile = live.length;
     this.needsNewline = false;
     await previous.close().catch(() => undefined);

@@ -118,8 +118,14 @@ export function makeLabFiles(dir: string, options: LabOptions = {}): void {
 
 export function makeLab(options: LabOptions = {}): Lab {
   const dir = mkdtempSync(join(tmpdir(), `netboot-http-${process.pid}-`));
-  makeLabFiles(dir, options);
-  let config = loadLabConfig(dir, options);
+  let config: Config;
+  try {
+    makeLabFiles(dir, options);
+    config = loadLabConfig(dir, options);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const chunks: string[] = [];
   const sink = new Writable({ write(chunk, _encoding, callback) { chunks.push(String(chunk)); callback(); } });
   const log: Logger = createLogger({ level: 'debug', pretty: false, destination: sink });
