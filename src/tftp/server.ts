@@ -195,7 +195,11 @@ export class TftpServer {
       return;
     }
     void this.startTransfer(packet, from).catch((error: unknown) => {
+      // A bug or an unexpected I/O error: tell the client at once (it would
+      // otherwise retry until its own timeout) and show it in /api/events.
       this.deps.log.error({ err: error, client: from.address, file: packet.filename }, 'TFTP request handling failed');
+      const who = this.identify(this.deps.config(), from.address);
+      this.refuse(from, packet.filename, { errorCode: ErrorCode.NotDefined, reason: 'internal-error', message: 'Internal server error' }, 'failure', who.mac, who.host);
     });
   }
 
