@@ -112,6 +112,7 @@ describe.skipIf(skip !== null)(`crash consistency under SIGKILL (${ROUNDS} round
       const killDelayMs = rng.between(150, 1500);
       totals.killDelaysMs.push(killDelayMs);
       await sleep(killDelayMs);
+      const killedAt = Date.now();
       await netboot.kill9();
       churning = false;
       await Promise.all(work);
@@ -126,7 +127,10 @@ describe.skipIf(skip !== null)(`crash consistency under SIGKILL (${ROUNDS} round
         if (lease && lease.ip === ip && lease.state === 'bound') totals.keptInFile++;
         else {
           totals.lost++;
-          failures.push(`round ${round}: ${mac} holds ${ip} (ACKed) but netboot leases shows ${lease ? `${lease.ip} ${lease.state}` : 'nothing'}`);
+          // The evidence for routing: this client's ACKs as it saw them, and its lines in the journal.
+          const seen = pool.acks.filter((ack) => ack.mac === mac).slice(-4).map((ack) => `${ack.kind} ${ack.ip} xid ${ack.xid} at ${ack.at}`);
+          const journal = readFileSync(join(lab.files.stateDir, 'leases.json'), 'utf8').split('\n').filter((line) => line.includes(mac)).slice(-4);
+          failures.push(`round ${round}: ${mac} holds ${ip} (ACKed) but netboot leases shows ${lease ? `${lease.ip} ${lease.state}` : 'nothing'}; client saw [${seen.join('; ')}]; journal [${journal.join(' ')}]; kill after ${killDelayMs} ms at ${killedAt}`);
         }
       }
       // Boot-once on disk: the last acknowledged state, or the one that was in flight at the kill.
