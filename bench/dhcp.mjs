@@ -301,7 +301,7 @@ async function main() {
     `Command: \`node bench/dhcp.mjs\`${LONG ? ' (BENCH_LONG=1)' : ''}. perfdhcp 2.2 (\`-g ${PERFDHCP_THREADS}\`) from a client namespace over one veth, relayed (giaddr set), ${CLIENTS.toLocaleString('en')} clients, ${SECONDS} s per rate, a fresh server and empty lease file per run; pool 10.66.1.0-10.66.255.250 for every server.`,
     'A rate counts as sustained when under 1% of exchanges are lost (the better of two tries).',
     'DORA/s = ACKs received ÷ the sending period (late replies are waited for 1 s, `-W`; a reply later than 1 s counts as lost, `-d 1`).',
-    'netboot: authoritative, lease journal with group commit (fdatasync before every ACK). kea-dhcp4 2.2: memfile, persist true (appends, no fsync), raw sockets. dnsmasq: --no-ping, lease file rewritten on change.',
+    'netboot: authoritative, lease journal with group commit (a durable O_DSYNC write, i.e. write + fdatasync, before every batch of ACKs). kea-dhcp4 2.2: memfile, persist true (appends, no fsync), raw sockets. dnsmasq: --no-ping, lease file rewritten on change.',
     '',
   ];
   if (reason) {

@@ -86,6 +86,10 @@ class DhcpService implements Service {
       this.proxy = new ProxyServer(() => this.config, bootState);
     }
     this.addCollector();
+    if (config.dhcp.listenAddress !== '0.0.0.0') {
+      // A socket bound to a unicast address never sees 255.255.255.255: only relayed and renewing clients reach it.
+      this.context.log.warn({ listen: config.dhcp.listenAddress }, 'dhcp.listen is not 0.0.0.0: broadcast DISCOVERs from machines on this segment will not be received (only relayed requests and renewals); use 0.0.0.0, or systemd sockets with BindToDevice= for several interfaces');
+    }
     try {
       const sendAddress = config.server.addressText;
       this.sockets.push(await openSockets(

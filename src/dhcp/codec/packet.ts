@@ -9,7 +9,7 @@
  * options.ts read them.
  */
 import {
-  BOOTP_HEADER_BYTES, BOOTP_MIN_PACKET_BYTES, BROADCAST_FLAG, CHADDR_BYTES, DHCP_MAGIC_COOKIE, DHCP_MIN_DECODE_BYTES,
+  BOOTP_MIN_PACKET_BYTES, BROADCAST_FLAG, CHADDR_BYTES, DHCP_MAGIC_COOKIE, DHCP_MIN_DECODE_BYTES,
   FILE_BYTES, OptionCode, SNAME_BYTES, isMessageType,
 } from './constants.js';
 import { DecodeError, EncodeError } from './errors.js';
@@ -57,7 +57,8 @@ const OVERLOAD_FILE = 1;
 const OVERLOAD_SNAME = 2;
 
 /**
- * Decodes one packet. Checks, in order: the fixed header and cookie are there
+ * Decodes one packet. Option values are views into `buf` (no copies on the
+ * hot path): do not change `buf` while the packet is in use. Checks, in order: the fixed header and cookie are there
  * (240 bytes), every option length fits its field, option 52 names fields
  * that exist, option 53 (if present) is one known byte.
  */
@@ -142,8 +143,9 @@ function walkOptions(bytes: Buffer, start: number, end: number, options: Map<num
       }
       overload = data[0]!;
     } else {
+      // A view, not a copy: the packet owns its bytes (callers hand in a buffer they no longer change).
       const previous = options.get(code);
-      options.set(code, previous === undefined ? Buffer.from(data) : Buffer.concat([previous, data]));
+      options.set(code, previous === undefined ? data : Buffer.concat([previous, data]));
     }
     position = dataStart + length;
   }
@@ -241,4 +243,3 @@ export function emptyPacket(): DhcpPacket {
   };
 }
 
-export { BOOTP_HEADER_BYTES };

@@ -343,6 +343,14 @@ describe('boot options from the policy', () => {
     expect(laptop.packet.options.has(43)).toBe(false);
   });
 
+  it('tells iPXE not to wait for a proxyDHCP offer (175 / 176 no-pxedhcp), and only iPXE', () => {
+    const lab = new Lab();
+    const ipxe = only(lab.handle(discover('52:54:00:aa:00:01', { arch: 0, userClass: 'iPXE' })));
+    expect(ipxe.packet.options.get(175)).toEqual(Buffer.from([176, 1, 1]));
+    const firmware = only(lab.handle(discover('52:54:00:aa:00:02', { arch: 7, vendorClass: 'PXEClient:Arch:00007:UNDI:003000', xid: 6 })));
+    expect(firmware.packet.options.has(175)).toBe(false);
+  });
+
   it('logs an unknown architecture instead of crashing', () => {
     const lab = new Lab();
     expect(lab.handle(discover('52:54:00:aa:00:01', { arch: 42 })).event?.details.unknownArch).toBe(42);
