@@ -392,7 +392,8 @@ describe.skipIf(distMissing)('netboot CLI', () => {
       expect(result.code, result.stdout + result.stderr).toBe(0);
       const rules = result.stdout.split('\n').filter((line) => /^(iptables|modprobe)/.test(line));
       expect(rules).toEqual([
-        'modprobe nf_conntrack_tftp',
+        // The kernel's TFTP helper watches port 69 only unless told the configured port.
+        'modprobe nf_conntrack_tftp ports=10069',
         'iptables -t raw -A PREROUTING -i br0 -p udp --dport 10069 -j CT --helper tftp',
         'iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
         'iptables -A INPUT -i br0 -p udp --dport 10067 -j ACCEPT',

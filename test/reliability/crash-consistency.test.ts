@@ -46,7 +46,8 @@ describe.skipIf(skip !== null)(`crash consistency under SIGKILL (${ROUNDS} round
   });
 
   it('keeps every ACKed lease and the acknowledged boot-once state across kill -9', async () => {
-    const rng = new Rng(Number(process.env.NETBOOT_SEED ?? Date.now() % 1_000_000));
+    const seed = Number(process.env.NETBOOT_SEED ?? Date.now() % 1_000_000);
+    const rng = new Rng(seed);
     const macs = Array.from({ length: CLIENTS }, (_, i) => testMac(1, i));
     const totals = { rounds: 0, acks: 0, ackedHeldAtKill: 0, keptInFile: 0, lost: 0, initRebootSame: 0, initRebootOther: 0, duplicates: 0, newClientsChecked: 0, bootOnceFlips: 0, bootOnceWrong: 0, killDelaysMs: [] as number[] };
     const failures: string[] = [];
@@ -162,7 +163,7 @@ describe.skipIf(skip !== null)(`crash consistency under SIGKILL (${ROUNDS} round
     await netboot.stop();
     netboot = null;
 
-    recordResult('crash-consistency', { ...totals, killDelaysMs: undefined, killDelayRangeMs: [Math.min(...totals.killDelaysMs), Math.max(...totals.killDelaysMs)], clients: CLIENTS, failures: failures.slice(0, 20) });
+    recordResult('crash-consistency', { seed, ...totals, killDelaysMs: undefined, killDelayRangeMs: [Math.min(...totals.killDelaysMs), Math.max(...totals.killDelaysMs)], clients: CLIENTS, failures: failures.slice(0, 20) });
     expect(failures).toEqual([]);
     expect(totals.ackedHeldAtKill).toBeGreaterThan(0);
     expect(totals.lost).toBe(0);

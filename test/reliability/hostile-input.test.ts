@@ -132,6 +132,7 @@ describe.skipIf(probeSkip !== null)('TFTP accounting probe', () => {
     await new Promise((done) => setTimeout(done, 300));
     const after = await counted();
     socket.close();
+    recordResult('tftp-accounting-probe', { requestsFromOnePort: 11, countersRose: after - before });
     // 11 requests arrived: each must be counted somewhere (started, refused, or dropped with a reason).
     expect(after - before).toBe(11);
   });
