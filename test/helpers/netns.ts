@@ -4,31 +4,8 @@
  * Names carry the test's pid so parallel test files never collide.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
-/** Why namespace tests cannot run here, or null when they can (root, iproute2, netns support). */
-export function netnsUnavailableReason(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root to create network namespaces (CI runs as root)';
-  if (!existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/usr/bin/ip')) return 'needs iproute2 (`ip`)';
-  const probe = `nbt-probe-${process.pid}`;
-  try {
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
-    execFileSync('ip', ['netns', 'del', probe], { stdio: 'pipe' });
-    return null;
-  } catch (error) {
-    return `cannot create network namespaces: ${(error as Error).message.split('\n')[0]}`;
-  }
-}
-
-/** Whether a program is installed (for skip messages). */
-export function hasProgram(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { hasProgram, netnsUnavailableReason } from '../../src/tools/lab/bridge-lab.js';
 
 export function ip(...args: string[]): string {
   return execFileSync('ip', args, { stdio: 'pipe', encoding: 'utf8' });

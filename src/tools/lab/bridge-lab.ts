@@ -28,11 +28,10 @@ export interface BridgeLab {
   destroy(): void;
 }
 
-/** Why a bridge lab cannot be built here, or null when it can. */
-export function labUnavailableReason(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, bridge, tap devices); CI runs as root';
+/** Why network namespaces cannot be made here (root, iproute2, kernel support), or null when they can. */
+export function netnsUnavailableReason(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces); CI runs as root';
   if (!['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].some((path) => existsSync(path))) return 'needs iproute2 (`ip`)';
-  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun for tap devices';
   const probe = `nbl-probe-${process.pid}`;
   try {
     execFileSync('ip', ['netns', 'add', probe], { stdio: 'pipe' });
@@ -41,6 +40,14 @@ export function labUnavailableReason(): string | null {
   } catch (error) {
     return `cannot create network namespaces: ${(error as Error).message.split('\n')[0]}`;
   }
+}
+
+/** Why a bridge lab cannot be built here, or null when it can. */
+export function labUnavailableReason(): string | null {
+  const netns = netnsUnavailableReason();
+  if (netns !== null) return netns;
+  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun for tap devices';
+  return null;
 }
 
 function ip(...args: string[]): string {
