@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: runs every benchmark side by side with its reference
 // servers and assembles BENCHMARKS.md from their sections.
-// `node bench/run.mjs tftp dhcp` runs a subset; BENCH_LONG=1 asks each for its long version.
+// `node bench/run.mjs tftp dhcp` runs a subset; `--assemble` only rebuilds BENCHMARKS.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const order = ['tftp', 'dhcp', 'http', 'boot', 'foundation'];
 const available = readdirSync(here).filter((name) => name.endsWith('.mjs') && name !== 'run.mjs').map((name) => name.slice(0, -4));
-const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : order.filter((name) => available.includes(name));
+// `--assemble`: rebuild BENCHMARKS.md from the sections already in bench/out/ without running anything.
+const assembleOnly = process.argv.includes('--assemble');
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const wanted = assembleOnly ? [] : named.length > 0 ? named : order.filter((name) => available.includes(name));
 mkdirSync(join(here, 'out'), { recursive: true });
 
 const failures = [];
