@@ -67,12 +67,7 @@ export function buildReply(input: ReplyInput): DhcpPacket {
     return reply;
   }
 
-  if (input.leaseTimeS !== null) {
-    writeOption(options, Option.leaseTime, input.leaseTimeS);
-    // RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease.
-    writeOption(options, Option.renewalTime, Math.floor(input.leaseTimeS * 0.5));
-    writeOption(options, Option.rebindingTime, Math.floor(input.leaseTimeS * 0.875));
-  }
+  if (input.leaseTimeS !== null) setLeaseTime(reply, input.leaseTimeS);
   const subnet = input.subnet;
   if (subnet !== null) {
     writeOption(options, Option.subnetMask, subnet.cidr.mask);
@@ -123,4 +118,11 @@ function fitToClient(reply: DhcpPacket, maxBytes: number): void {
     if (encodingLength(reply) <= limit) return;
     reply.options.delete(code);
   }
+}
+
+/** Options 51, 58, 59 of a reply; RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease. */
+export function setLeaseTime(reply: DhcpPacket, leaseTimeS: number): void {
+  writeOption(reply.options, Option.leaseTime, leaseTimeS);
+  writeOption(reply.options, Option.renewalTime, Math.floor(leaseTimeS * 0.5));
+  writeOption(reply.options, Option.rebindingTime, Math.floor(leaseTimeS * 0.875));
 }

@@ -7,14 +7,23 @@
  * the lease is appended to the journal, and the ACK goes out only after the
  * group commit's fdatasync; a lease that cannot be persisted is rolled back
  * and not ACKed (the client retries).
+ *
+ * Disk full or state folder unwritable (issue 8 item 3): the exception is a
+ * REQUEST for an address whose lease is already on disk (a renewal, or an
+ * INIT-REBOOT of a held lease). It is ACKed with the lease time the record on
+ * disk still has (never longer, so a crash cannot lose a promise), if at
+ * least DHCP_DEGRADED_MIN_LEASE_S remain; otherwise it is not answered. The
+ * failure is logged once per DHCP_PERSIST_LOG_INTERVAL_MS with a count, shown
+ * on /api/status and /metrics, and a journal that could not be opened at all
+ * (read-only folder at start) is retried every DHCP_STATE_RETRY_MS: the
+ * service starts anyway and recovers by itself.
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Config } from '../config/types.js';
-import { NetbootError } from '../errors.js';
 import { formatIpv4 } from '../net/ipv4.js';
 import type { LeaseView } from '../runtime/lease-view.js';
 import type { Service, ServiceContext, ServiceFactory } from '../supervisor/service.js';
-import { messageTypeName } from './codec/constants.js';
+import { MessageType, messageTypeName } from './codec/constants.js';
 import { DecodeError } from './codec/errors.js';
 import { decodePacket, encodePacket, messageTypeOf } from './codec/packet.js';
 import type { Exchange } from './exchange.js';
@@ -22,6 +31,7 @@ import { IpxeHandoutMemory } from './ipxe-memory.js';
 import { LeaseTable } from './leases/lease-table.js';
 import { LeaseJournal } from './leases/store.js';
 import { ProxyServer } from './proxy.js';
+import { setLeaseTime } from './reply.js';
 import { DhcpServer } from './server.js';
 import { openSockets, type ReplyPath, type SocketSet } from './sockets.js';
 
@@ -29,13 +39,26 @@ import { openSockets, type ReplyPath, type SocketSet } from './sockets.js';
 export const DHCP_SWEEP_INTERVAL_MS = 10_000;
 /** At most one "pool exhausted" / conflict warning per this interval, so a storm does not flood the log. */
 export const DHCP_WARNING_INTERVAL_MS = 30_000;
+/** At most one "lease could not be written" error line per this interval (with the count since the last one). */
+export const DHCP_PERSIST_LOG_INTERVAL_MS = 30_000;
+/** How often a lease file that could not be opened (read-only folder at start) is tried again. */
+export const DHCP_STATE_RETRY_MS = 5_000;
+/**
+ * A renewal ACKed from the record already on disk (disk full) gets at least
+ * this much lease left, or no answer: shorter would have the client back
+ * within seconds (T1 is half the lease) for no gain, and it is about to
+ * expire anyway (the client then rebinds or restarts, which is retried).
+ */
+export const DHCP_DEGRADED_MIN_LEASE_S = 10;
 
 const METRIC = {
   messages: ['netboot_dhcp_messages_total', 'DHCP messages received and sent, by type'],
   dropped: ['netboot_dhcp_dropped_total', 'DHCP packets not answered, by reason'],
   leases: ['netboot_dhcp_leases', 'DHCP leases by state'],
   poolFree: ['netboot_dhcp_pool_free', 'Addresses left in the DHCP pools'],
-  persistErrors: ['netboot_dhcp_persist_errors_total', 'Lease journal writes that failed (those ACKs were not sent)'],
+  persistErrors: ['netboot_dhcp_persist_errors_total', 'Lease journal writes that failed (new leases not ACKed; renewals ACKed only for the time already on disk)'],
+  leaseFileWritable: ['netboot_dhcp_lease_file_writable', '1 when the last lease journal write (or open) succeeded, 0 while it fails'],
+  degradedAcks: ['netboot_dhcp_degraded_acks_total', 'Renewals ACKed for the lease time already on disk because the new expiry could not be written'],
 } as const;
 
 function reservationsOf(config: Config): Map<number, string> {
@@ -57,7 +80,12 @@ class DhcpService implements Service {
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
   private readonly lastWarningAt = new Map<string, number>();
-  private readonly counters = { received: 0, replied: 0, dropped: 0, persistErrors: 0 };
+  private readonly counters = { received: 0, replied: 0, dropped: 0, persistErrors: 0, degradedAcks: 0 };
+  private stateRetryTimer: NodeJS.Timeout | null = null;
+  /** The lease file's write error while writes fail (null when healthy): shown on /api/status. */
+  private persistError: { message: string; code: string | null; since: number; lastAt: number; failures: number } | null = null;
+  private lastPersistLogAt = 0;
+  private persistFailuresNotLogged = 0;
   /**
    * Per-label counts not yet added to the metrics registry. The hot path
    * bumps a number in a Map; the registry is updated when metrics are
@@ -82,6 +110,8 @@ class DhcpService implements Service {
       this.server = new DhcpServer(() => this.config, this.table!, bootState);
       this.sweepTimer = setInterval(() => this.table?.sweep(Date.now()), DHCP_SWEEP_INTERVAL_MS);
       this.sweepTimer.unref();
+      this.stateRetryTimer = setInterval(() => this.retryLeaseFile(), DHCP_STATE_RETRY_MS);
+      this.stateRetryTimer.unref();
     } else {
       this.proxy = new ProxyServer(() => this.config, bootState);
     }
@@ -111,24 +141,54 @@ class DhcpService implements Service {
     }
   }
 
+  /**
+   * Loads the lease file and opens it for appending. Never rejects for the
+   * state folder: a file that cannot be written (read-only, full) leaves the
+   * service degraded but serving, and the retry timer reopens it later.
+   */
   private async openLeases(config: Config): Promise<void> {
     const table = new LeaseTable(config.dhcp.subnets, reservationsOf(config), [config.server.address]);
-    let opened: Awaited<ReturnType<typeof LeaseJournal.open>>;
-    try {
-      opened = await LeaseJournal.open(config.dhcp.leaseFile, () => table.records(), Date.now(), () => table.size);
-    } catch (error) {
-      throw new NetbootError('NETBOOT_ERR_STATE_WRITE', `cannot open the DHCP lease file ${config.dhcp.leaseFile}: ${(error as Error).message} (check dhcp.leaseFile and that its folder is writable by netboot)`, { cause: error });
+    const file = config.dhcp.leaseFile;
+    const opened = await LeaseJournal.open(file, () => table.records(), Date.now(), () => table.size, undefined, {
+      adoptRecords: (records) => {
+        // The file was unreadable at start and is readable now: nothing new was ACKed meanwhile (nothing could be written).
+        table.load(records.filter((record) => table.leaseOf(record.mac) === null && table.leaseAt(record.ip) === null));
+        this.context.log.info({ file, leases: records.length }, 'lease file readable again: its leases are loaded');
+      },
+    });
+    for (const stray of opened.strayTempFiles) {
+      if (stray.removed) this.context.log.info({ file, tempFile: stray.name }, 'removed a temp file left by an interrupted lease file write');
+      else this.context.log.warn({ file, tempFile: stray.name, error: stray.error }, 'could not remove a temp file left by an interrupted lease file write');
     }
     if (opened.skipped.length > 0) {
       const shown = opened.skipped.slice(0, 10).map((line) => `line ${line.line} (byte ${line.offset}): ${line.reason}`);
-      this.context.log.warn({ file: config.dhcp.leaseFile, damagedCopy: opened.damagedCopy, skippedLines: opened.skipped.length, skipped: shown, keptLeases: opened.records.length },
+      const copy = opened.damagedCopy ?? `not kept (${opened.damagedCopyError?.message ?? 'unknown error'}); retried before the file is rewritten`;
+      this.context.log.warn({ file, damagedCopy: copy, skippedLines: opened.skipped.length, skipped: shown, keptLeases: opened.records.length },
         'lease file was damaged: complete records kept, damaged lines skipped, a copy of the damaged file kept');
-      this.context.events.record({ kind: 'state.error', mac: null, ip: null, host: null, outcome: 'failure', message: `lease file damaged: ${opened.skipped.length} line(s) skipped, copy at ${opened.damagedCopy}`, details: { skipped: shown } });
+      this.context.events.record({ kind: 'state.error', mac: null, ip: null, host: null, outcome: 'failure', message: `lease file damaged: ${opened.skipped.length} line(s) skipped, copy at ${copy}`, details: { skipped: shown } });
+    }
+    const problem = opened.readError ?? opened.writeError;
+    if (problem !== null) {
+      const what = opened.readError !== null ? 'cannot be read' : 'cannot be written';
+      this.notePersistError(problem);
+      this.lastPersistLogAt = Date.now();
+      this.context.log.error({ err: problem, file, keptLeases: opened.records.length, retryEveryMs: DHCP_STATE_RETRY_MS },
+        `lease file ${what}: DHCP serves degraded (no new leases, renewals only for the time already on disk) and retries (NETBOOT_ERR_STATE_WRITE; check dhcp.leaseFile and that its folder is writable by netboot)`);
+      this.context.events.record({ kind: 'state.error', mac: null, ip: null, host: null, outcome: 'failure', message: `lease file ${file} ${what}: ${problem.message}`, details: {} });
     }
     table.load(opened.records);
     this.table = table;
     this.journal = opened.journal;
     this.context.registerLeaseView(this.leaseView(table));
+  }
+
+  /** Timer: reopens a lease file that could not be opened; a full disk recovers through the next write instead. */
+  private retryLeaseFile(): void {
+    const journal = this.journal;
+    if (journal === null || journal.degraded === null || this.stopping) return;
+    void journal.retryOpen().then((ok) => {
+      if (ok) this.persistSucceeded();
+    });
   }
 
   private leaseView(table: LeaseTable): LeaseView {
@@ -168,6 +228,7 @@ class DhcpService implements Service {
       if (table === null) return;
       const counts = table.counts(Date.now());
       for (const [state, count] of Object.entries(counts)) this.context.metrics.set(METRIC.leases[0], METRIC.leases[1], count, { state });
+      this.context.metrics.set(METRIC.leaseFileWritable[0], METRIC.leaseFileWritable[1], this.persistError === null ? 1 : 0);
       const free = table.subnetPools.reduce((sum, pool) => sum + pool.freeCount, 0);
       this.context.metrics.set(METRIC.poolFree[0], METRIC.poolFree[1], free);
     });
@@ -217,7 +278,7 @@ class DhcpService implements Service {
       if (details.unknownArch !== undefined) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac, arch: details.unknownArch });
     }
     for (const record of exchange.persistLater) {
-      this.journal?.append(record).catch((error: Error) => this.persistFailed(error, record.mac));
+      this.journal?.append(record).then(() => this.persistSucceeded(), (error: Error) => this.persistFailed(error, record.mac));
     }
     if (exchange.mustPersist.length === 0 || this.journal === null) {
       this.send(exchange, path);
@@ -225,21 +286,85 @@ class DhcpService implements Service {
     }
     const journal = this.journal;
     const work = Promise.all(exchange.mustPersist.map((record) => journal.append(record))).then(
-      () => this.send(exchange, path),
+      () => {
+        this.persistSucceeded();
+        this.send(exchange, path);
+      },
       (error: Error) => {
         exchange.rollback?.();
-        this.drop('persist-failed');
         this.persistFailed(error, exchange.mustPersist[0]?.mac ?? null);
+        if (this.shortenToDurable(exchange, journal, Date.now())) {
+          this.counters.degradedAcks += 1;
+          this.context.metrics.inc(METRIC.degradedAcks[0], METRIC.degradedAcks[1]);
+          this.send(exchange, path);
+        } else {
+          this.drop('persist-failed');
+        }
       },
     );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
+  /**
+   * After the journal could not take a REQUEST's new expiry (and the table
+   * change was rolled back): whether the ACK may still go out, for the lease
+   * time the record already on disk promises. Only for a single bound record
+   * whose address matches what is on disk and what the table (after the
+   * rollback) says this MAC holds, so no address can ever be ACKed twice.
+   * Shortens the ACK's lease time (and T1/T2) in place.
+   */
+  private shortenToDurable(exchange: Exchange, journal: LeaseJournal, now: number): boolean {
+    if (exchange.mustPersist.length !== 1 || this.table === null) return false;
+    const record = exchange.mustPersist[0]!;
+    const durable = journal.durableLeaseOf(record.mac);
+    if (record.state !== 'bound' || durable === null || durable.state !== 'bound' || durable.ip !== record.ip) return false;
+    const held = this.table.leaseOf(record.mac);
+    if (held === null || held.ip !== record.ip || !LeaseTable.isActive(held, now)) return false;
+    const remainingS = Math.floor((durable.expiresAt - now) / 1000);
+    if (remainingS < DHCP_DEGRADED_MIN_LEASE_S) return false;
+    const acks = exchange.replies.filter((reply) => messageTypeOf(reply.packet) === MessageType.Ack);
+    if (acks.length === 0) return false;
+    for (const reply of acks) setLeaseTime(reply.packet, Math.min(remainingS, this.config.dhcp.leaseTimeS));
+    this.warnRateLimited('lease file not writable: renewals ACKed only for the lease time already on disk', { file: this.config.dhcp.leaseFile, mac: record.mac, leaseTimeS: remainingS });
+    return true;
+  }
+
+  private notePersistError(error: Error): void {
+    const now = Date.now();
+    const previous = this.persistError;
+    this.persistError = {
+      message: error.message, code: (error as NodeJS.ErrnoException).code ?? null,
+      since: previous?.since ?? now, lastAt: now, failures: (previous?.failures ?? 0) + 1,
+    };
+  }
+
+  /** Every failure is counted (status, metrics); the error line is rate-limited: one per interval, with the count. */
   private persistFailed(error: Error, mac: string | null): void {
     this.counters.persistErrors += 1;
     this.context.metrics.inc(METRIC.persistErrors[0], METRIC.persistErrors[1]);
-    this.context.log.error({ err: error, mac, file: this.config.dhcp.leaseFile }, 'lease could not be written to the lease file; not ACKed (NETBOOT_ERR_STATE_WRITE)');
+    this.notePersistError(error);
+    const now = Date.now();
+    if (now - this.lastPersistLogAt < DHCP_PERSIST_LOG_INTERVAL_MS) {
+      this.persistFailuresNotLogged += 1;
+      return;
+    }
+    const failures = this.persistFailuresNotLogged + 1;
+    this.persistFailuresNotLogged = 0;
+    this.lastPersistLogAt = now;
+    this.context.log.error({ err: error, mac, file: this.config.dhcp.leaseFile, failures, intervalMs: DHCP_PERSIST_LOG_INTERVAL_MS },
+      'lease could not be written to the lease file; new leases not ACKed, renewals only for the time already on disk (NETBOOT_ERR_STATE_WRITE)');
+  }
+
+  /** A write went through: if writes had been failing, say once that they work again. */
+  private persistSucceeded(): void {
+    const error = this.persistError;
+    if (error === null) return;
+    this.persistError = null;
+    this.context.log.info({ file: this.config.dhcp.leaseFile, failedWrites: error.failures, notLogged: this.persistFailuresNotLogged, failingForMs: Date.now() - error.since },
+      'lease file is writable again: leases are ACKed again');
+    this.persistFailuresNotLogged = 0;
+    this.lastPersistLogAt = 0;
   }
 
   private send(exchange: Exchange, path: ReplyPath): void {
@@ -277,6 +402,8 @@ class DhcpService implements Service {
   private async closeEverything(): Promise<void> {
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    if (this.stateRetryTimer !== null) clearInterval(this.stateRetryTimer);
+    this.stateRetryTimer = null;
     const sockets = this.sockets;
     this.sockets = [];
     await Promise.all(sockets.map((set) => set.close()));
@@ -325,6 +452,15 @@ class DhcpService implements Service {
       replied: this.counters.replied,
       dropped: this.counters.dropped,
       persistErrors: this.counters.persistErrors,
+      degradedAcks: this.counters.degradedAcks,
+      leaseFile: this.config.dhcp.mode !== 'authoritative' ? null : {
+        path: this.config.dhcp.leaseFile,
+        writable: this.persistError === null,
+        error: this.persistError === null ? null : {
+          message: this.persistError.message, code: this.persistError.code, failures: this.persistError.failures,
+          since: new Date(this.persistError.since).toISOString(), lastAt: new Date(this.persistError.lastAt).toISOString(),
+        },
+      },
       leases: table?.counts(now) ?? null,
       pools: table?.subnetPools.map((pool) => ({ subnet: `${formatIpv4(pool.cidr.network)}/${pool.cidr.prefixLength}`, size: pool.size, free: pool.freeCount })) ?? [],
     };

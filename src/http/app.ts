@@ -14,6 +14,7 @@ import { registerIpxeRoutes } from './routes/ipxe.js';
 import { registerKickstartRoutes } from './routes/kickstart.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerStatusPageRoute } from './routes/status-page.js';
+import { rememberPeerAddress } from './client.js';
 import { HttpTransferTracker } from './transfer-tracker.js';
 
 /**
@@ -89,6 +90,7 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
     forceCloseConnections: 'idle',
   });
   applyTimeouts(app, timeouts);
+  app.server.on('connection', rememberPeerAddress);
   const tracker = new HttpTransferTracker(context);
 
   // No route reads a body, but installers' callbacks send one: `wget --post-data=''` and `curl -d ''` say

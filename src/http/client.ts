@@ -1,11 +1,45 @@
 /** Who is asking: the client's IPv4 address and, when DHCP or the config knows it, its MAC and host. */
+import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import type { Config, HostConfig } from '../config/types.js';
 import { parseIpv4 } from '../net/ipv4.js';
 import type { ServiceContext } from '../supervisor/service.js';
 
-/** `::ffff:10.0.0.5` (a dual-stack socket) → `10.0.0.5`. */
-export function clientAddressText(ip: string): string {
+/** Shown in logs and events when the peer's address cannot be known (the socket was gone before anyone asked). */
+export const UNKNOWN_CLIENT_ADDRESS = 'unknown';
+
+/** `::ffff:10.0.0.5` (a dual-stack socket) → `10.0.0.5`; no address → `unknown`. */
+export function clientAddressText(ip: string | undefined | null): string {
+  if (typeof ip !== 'string' || ip === '') return UNKNOWN_CLIENT_ADDRESS;
   return ip.startsWith('::ffff:') ? ip.slice('::ffff:'.length) : ip;
+}
+
+/** Peer addresses read while their socket was connected; weak, so a closed connection's entry goes with it. */
+const peerAddresses = new WeakMap<Socket, string>();
+
+/**
+ * Reads the peer address while the socket is connected (call it from the
+ * server's 'connection' event). Node asks the kernel lazily (getpeername),
+ * so a client that sends a request and closes at once leaves a socket whose
+ * `remoteAddress`, and so fastify's `request.ip`, is undefined by the time a
+ * route that awaited the disk refuses it (fuzz run: 675 refusals lost their
+ * address that way, each logged as "HTTP request failed").
+ */
+export function rememberPeerAddress(socket: Socket): void {
+  const address = socket.remoteAddress;
+  if (address !== undefined) peerAddresses.set(socket, address);
+}
+
+/** The client's address for logs, events and policy: never throws, `unknown` when the socket is already gone. */
+export function requestClientAddress(request: FastifyRequest): string {
+  let ip: string | undefined;
+  try {
+    const socket = request.socket as Socket | undefined;
+    ip = request.ip ?? (socket === undefined ? undefined : peerAddresses.get(socket) ?? socket.remoteAddress);
+  } catch {
+    ip = undefined;
+  }
+  return clientAddressText(ip);
 }
 
 /** The MAC behind an address: a lease, else a reservation in the config. */

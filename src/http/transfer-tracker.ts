@@ -10,7 +10,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TransferHandle } from '../runtime/transfers.js';
 import type { ServiceContext } from '../supervisor/service.js';
-import { clientAddressText, macForClient } from './client.js';
+import { requestClientAddress, macForClient } from './client.js';
 
 const PROGRESS_SAMPLE_MS = 500;
 
@@ -53,7 +53,7 @@ export class HttpTransferTracker {
     if (request.method !== 'GET' || (reply.statusCode !== 200 && reply.statusCode !== 206) || !isFileStream(payload)) return;
 
     const config = this.context.config();
-    const ip = clientAddressText(request.ip);
+    const ip = requestClientAddress(request);
     const mac = macForClient(this.context, config, ip);
     const size = Number(reply.getHeader('content-length') ?? Number.NaN);
     const range = reply.statusCode === 206 ? String(reply.getHeader('content-range') ?? '') : null;

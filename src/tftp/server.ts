@@ -16,8 +16,9 @@ import type { LeaseView } from '../runtime/lease-view.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { TransferRegistry } from '../runtime/transfers.js';
 import { DecodeError, decodePacket, encodeError, encodeOptionAck, ErrorCode, Opcode, type RequestPacket } from './codec.js';
-import { FileResolver, type Refusal } from './files.js';
+import { FileResolver, type Refusal, type RefusalReason } from './files.js';
 import { negotiateOptions } from './negotiate.js';
+import { RefusalWarnings } from './refusal-log.js';
 import { bindSocket, newUdpSocket } from './sockets.js';
 import type { TransferResult } from './transfer.js';
 import { createTransferRunner, type RunningTransfer, type TransferRunner } from './transfer-runner.js';
@@ -35,12 +36,23 @@ export interface TftpServerDeps {
   bootState: BootState;
 }
 
+/**
+ * Why a request was refused: the resolver's reasons plus the server's own.
+ * A closed set (a metric label), never a client-controlled string.
+ */
+export type TftpRefusalReason = RefusalReason | 'write-request' | 'bad-mode' | 'server-busy' | 'client-busy' | 'no-port' | 'internal-error' | 'shutting-down';
+
 export interface TftpCounters {
   started: number;
   completed: number;
+  /** Of `completed`: every block delivered, the final ACK never came (lost, or the client closed its port; RFC 1350 §6). */
+  completedWithoutFinalAck: number;
   failed: number;
   sizeProbes: number;
   refused: number;
+  refusedByReason: Partial<Record<TftpRefusalReason, number>>;
+  /** RRQs repeated from an ip:port whose transfer is already running (a client retransmitting its request): ignored, and counted here. */
+  duplicates: number;
   bytes: number;
   retransmits: number;
   unknownTid: number;
@@ -48,6 +60,8 @@ export interface TftpCounters {
 }
 
 const METRIC_TRANSFERS = 'netboot_tftp_transfers_total';
+const METRIC_REFUSED = 'netboot_tftp_refused_total';
+const METRIC_DUPLICATES = 'netboot_tftp_duplicate_requests_total';
 const METRIC_BYTES = 'netboot_tftp_bytes_total';
 const METRIC_RETRANSMITS = 'netboot_tftp_retransmits_total';
 const METRIC_MALFORMED = 'netboot_tftp_malformed_total';
@@ -71,10 +85,12 @@ export class TftpServer {
   readonly resolver: FileResolver;
   /** Created on listen, closed on close: a service stopped and started again gets a fresh pool. */
   private runner: TransferRunner | null = null;
-  readonly counters: TftpCounters = { started: 0, completed: 0, failed: 0, sizeProbes: 0, refused: 0, bytes: 0, retransmits: 0, unknownTid: 0, malformed: {} };
+  readonly counters: TftpCounters = { started: 0, completed: 0, completedWithoutFinalAck: 0, failed: 0, sizeProbes: 0, refused: 0, refusedByReason: {}, duplicates: 0, bytes: 0, retransmits: 0, unknownTid: 0, malformed: {} };
+  private readonly refusalWarnings: RefusalWarnings;
 
   constructor(private readonly deps: TftpServerDeps) {
     this.resolver = new FileResolver(deps.config().tftp.cacheBytes);
+    this.refusalWarnings = new RefusalWarnings(deps.log);
   }
 
   /** `udp 0.0.0.0:69` */
@@ -146,6 +162,7 @@ export class TftpServer {
     await Promise.all(left.map((transfer) => transfer.finished));
     await this.runner?.close();
     this.runner = null;
+    this.refusalWarnings.close();
   }
 
   status(): Record<string, unknown> {
@@ -155,6 +172,7 @@ export class TftpServer {
       workerThreads: this.runner?.threads ?? 0,
       ...this.counters,
       malformed: { ...this.counters.malformed },
+      refusedByReason: { ...this.counters.refusedByReason },
       cache: { bytes: this.resolver.cache.usedBytes, hits: this.resolver.cache.hits, misses: this.resolver.cache.misses },
     };
   }
@@ -203,10 +221,12 @@ export class TftpServer {
     });
   }
 
-  private refuse(from: RemoteInfo, file: string, refusal: Pick<Refusal, 'errorCode' | 'message'> & { reason: string }, outcome: 'harmless' | 'failure', mac: string | null = null, host: HostConfig | null = null): void {
+  private refuse(from: RemoteInfo, file: string, refusal: Pick<Refusal, 'errorCode' | 'message'> & { reason: TftpRefusalReason }, outcome: 'harmless' | 'failure', mac: string | null = null, host: HostConfig | null = null): void {
     this.sendFromListener(encodeError(refusal.errorCode, refusal.message), from);
     this.counters.refused++;
+    this.counters.refusedByReason[refusal.reason] = (this.counters.refusedByReason[refusal.reason] ?? 0) + 1;
     this.deps.metrics.inc(METRIC_TRANSFERS, 'TFTP transfers by outcome', { outcome: 'refused' });
+    this.deps.metrics.inc(METRIC_REFUSED, 'TFTP requests refused, by reason', { reason: refusal.reason });
     this.deps.events.record({
       kind: 'tftp.refused',
       mac,
@@ -217,8 +237,9 @@ export class TftpServer {
       details: { file, reason: refusal.reason, errorCode: refusal.errorCode, client: `${from.address}:${from.port}` },
     });
     const fields = { client: from.address, port: from.port, file, reason: refusal.reason, errorCode: refusal.errorCode };
-    if (outcome === 'failure') this.deps.log.warn(fields, 'TFTP request refused');
-    else this.deps.log.debug(fields, 'TFTP request refused');
+    // Every refusal is a debug line; an admin-worthy one also feeds the rate-limited warn line.
+    this.deps.log.debug(fields, 'TFTP request refused');
+    if (outcome === 'failure') this.refusalWarnings.note(fields);
   }
 
   private identify(config: Config, address: string): { mac: string | null; host: HostConfig | null; firmware: FirmwareKind | null; addressNumber: number | null } {
@@ -235,8 +256,13 @@ export class TftpServer {
   private async startTransfer(request: RequestPacket, from: RemoteInfo): Promise<void> {
     const clientKey = `${from.address}:${from.port}`;
     // A client that retransmits its RRQ before our first reply arrives must
-    // not get a second transfer racing the first one from another TID.
-    if (this.active.has(clientKey)) return;
+    // not get a second transfer racing the first one from another TID. A
+    // normal retransmission, so counted but not logged.
+    if (this.active.has(clientKey)) {
+      this.counters.duplicates++;
+      this.deps.metrics.inc(METRIC_DUPLICATES, 'TFTP read requests repeated from a client port whose transfer is running (ignored)');
+      return;
+    }
     const config = this.deps.config();
     const tftp = config.tftp;
     const who = this.identify(config, from.address);
@@ -273,7 +299,10 @@ export class TftpServer {
       }
       release = resolved.release;
       const runner = this.runner;
-      if (!this.accepting || runner === null) return;
+      if (!this.accepting || runner === null) {
+        this.refuse(from, request.filename, { errorCode: ErrorCode.NotDefined, reason: 'shutting-down', message: 'Server shutting down' }, 'harmless', who.mac, who.host);
+        return;
+      }
       const blksizeMax = Math.min(tftp.blksizeMax, who.host?.tftpBlksizeMax ?? Infinity, (who.firmware && tftp.blksizeMaxByFirmware[who.firmware]) || Infinity);
       const negotiated = negotiateOptions(request.options, { blksizeMax, windowsizeMax: tftp.windowsizeMax }, resolved.size);
 
@@ -344,7 +373,8 @@ export class TftpServer {
     const base = { mac, ip: address, host: host?.name ?? null };
     if (result.outcome === 'done') {
       counters.completed++;
-      this.deps.log.info(line, 'TFTP transfer done');
+      if (result.finalAckMissing) counters.completedWithoutFinalAck++;
+      this.deps.log.info(line, result.finalAckMissing ? 'TFTP transfer done (final ACK not received)' : 'TFTP transfer done');
       this.deps.events.record({ ...base, kind: 'tftp.done', outcome: 'ok', message: summary.file, details });
     } else if (result.outcome === 'size-probe') {
       counters.sizeProbes++;

@@ -182,7 +182,7 @@ class PooledWorker {
   private failAll(reason: string): void {
     for (const [id, pending] of this.pending) {
       pending.ready.reject(new Error(reason));
-      pending.finished({ outcome: 'failed', bytes: 0, retransmits: 0, durationMs: 0, reason });
+      pending.finished({ outcome: 'failed', bytes: 0, retransmits: 0, durationMs: 0, reason, finalAckMissing: false });
       this.pending.delete(id);
     }
   }

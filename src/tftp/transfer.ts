@@ -11,8 +11,21 @@ import type { Socket, RemoteInfo } from 'node:dgram';
 import { encodeError, ErrorCode, Opcode, writeDataHeader } from './codec.js';
 import type { BlockSource } from './block-source.js';
 
-/** Longest wait between retransmissions, however often the timeout doubled. */
-export const MAX_RETRANSMIT_TIMEOUT_MS = 10_000;
+/**
+ * Backoff bounds. The wait doubles per consecutive timeout, but never past
+ * BACKOFF_FACTOR_MAX × the first timeout nor past BACKOFF_CEILING_MS (unless
+ * the first timeout itself is longer: a negotiated RFC 2349 `timeout` is
+ * then used as it is). Clients retransmit on their own short timers (atftp
+ * 4-5 s, 5 tries; EDK2 and iPXE a few seconds): a server that backs off to
+ * 10 s leaves a lossy link silent longer than they wait, so they give up.
+ */
+export const BACKOFF_FACTOR_MAX = 2;
+export const BACKOFF_CEILING_MS = 3_000;
+
+/** The longest wait between retransmissions for a transfer whose first timeout is `baseMs`. */
+export function maxRetransmitTimeoutMs(baseMs: number): number {
+  return Math.max(baseMs, Math.min(baseMs * BACKOFF_FACTOR_MAX, BACKOFF_CEILING_MS));
+}
 
 export type TransferOutcome = 'done' | 'failed' | 'size-probe';
 
@@ -23,8 +36,18 @@ export interface TransferResult {
   /** DATA (and OACK) packets sent again. */
   retransmits: number;
   durationMs: number;
-  /** Why it failed (`timeout`, `client error 2: …`, `shutdown`), null when done. */
+  /**
+   * Why it failed (`timeout`, `client error 2: …`, `shutdown`); null when
+   * done, except a `done` whose final ACK never came (see finalAckMissing).
+   */
   reason: string | null;
+  /**
+   * Done without the final ACK: every block before the last was acknowledged
+   * and the last was sent, then the client went quiet (its final ACK lost,
+   * RFC 1350 §6) or closed its port (ICMP port unreachable). The client has
+   * the file as far as anyone can tell, so this counts as completed.
+   */
+  finalAckMissing: boolean;
 }
 
 export interface TransferOptions {
@@ -45,7 +68,7 @@ export interface TransferOptions {
   source: BlockSource;
   blksize: number;
   windowsize: number;
-  /** First retransmission timeout; doubled per consecutive timeout up to MAX_RETRANSMIT_TIMEOUT_MS. */
+  /** First retransmission timeout; doubled per consecutive timeout up to maxRetransmitTimeoutMs(timeoutMs). */
   timeoutMs: number;
   /** Consecutive timeouts before giving up. */
   retries: number;
@@ -68,6 +91,7 @@ export class Transfer {
   private readonly windowsize: number;
   private readonly lastBlock: number;
   private readonly baseTimeoutMs: number;
+  private readonly maxTimeoutMs: number;
   /** One reusable packet per window slot. */
   private readonly packets: Buffer[];
 
@@ -96,6 +120,7 @@ export class Transfer {
     // The last block is the first short one: a file of exactly N blocks ends with an empty block.
     this.lastBlock = Math.floor(options.source.size / options.blksize) + 1;
     this.baseTimeoutMs = options.timeoutMs;
+    this.maxTimeoutMs = maxRetransmitTimeoutMs(options.timeoutMs);
     this.packets = Array.from({ length: Math.min(options.windowsize, this.lastBlock) }, () => Buffer.allocUnsafe(4 + options.blksize));
     this.finished = new Promise((resolve) => {
       this.resolve = resolve;
@@ -235,7 +260,11 @@ export class Transfer {
     // ahead 0: a duplicate ACK. Answering it would double every later block
     // (the Sorcerer's Apprentice, RFC 1123 §4.2.3.1); only our timer resends.
     // ahead > inFlight: a stale ACK from before a rollover or a retransmit.
-    if (ahead === 0 || ahead > inFlight) return;
+    if (ahead === 0) {
+      this.clientHeard();
+      return;
+    }
+    if (ahead > inFlight) return;
     const acked = lastAcked + ahead;
     this.base = acked + 1;
     this.options.onProgress?.(this.bytesAcked);
@@ -263,6 +292,26 @@ export class Transfer {
     }
   }
 
+  /**
+   * A duplicate ACK: the client is alive and its timer fired, so our last
+   * DATA was lost. Not answered (Sorcerer's Apprentice, above), but the
+   * backoff goes back to the first timeout so the resend comes soon; the
+   * count of consecutive tries is left alone, so a client that only repeats
+   * itself is still given up on after `retries`.
+   */
+  private clientHeard(): void {
+    if (this.timerMs === this.baseTimeoutMs) return;
+    this.timerMs = this.baseTimeoutMs;
+    if (this.timer) clearTimeout(this.timer);
+    const waitMs = Math.max(0, this.lastProgressAt + this.baseTimeoutMs - Date.now());
+    this.timer = setTimeout(this.onTimeout, waitMs);
+  }
+
+  /** Every block but the last is acknowledged and the last has been sent: only the final ACK is missing. */
+  private get onlyFinalAckMissing(): boolean {
+    return this.state === 'data' && this.base === this.lastBlock && this.highestSent >= this.lastBlock;
+  }
+
   private armTimer(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerMs = ms;
@@ -279,6 +328,12 @@ export class Transfer {
     }
     this.tries++;
     if (this.tries > this.options.retries) {
+      if (this.onlyFinalAckMissing) {
+        // RFC 1350 §6: the final ACK may be lost and the client need not
+        // dally; it has every block. Nothing to tell it.
+        this.finish('done', 'final ACK not received', true);
+        return;
+      }
       this.sendRaw(encodeError(ErrorCode.NotDefined, 'Transfer timed out'));
       this.finish('failed', 'timeout');
       return;
@@ -286,7 +341,7 @@ export class Transfer {
     this.timer = null;
     // Backoff: the next wait counts from this retransmission.
     this.lastProgressAt = Date.now();
-    this.armTimer(Math.min(this.timerMs * 2, MAX_RETRANSMIT_TIMEOUT_MS));
+    this.armTimer(Math.min(this.timerMs * 2, this.maxTimeoutMs));
     if (this.state === 'oack') {
       this.sendOack(true);
     } else {
@@ -296,10 +351,17 @@ export class Transfer {
   };
 
   private readonly onSocketError = (error: Error): void => {
+    // ECONNREFUSED: an ICMP port unreachable for a DATA we sent. After the
+    // last block, with all before it acknowledged, that is a client that got
+    // the file and closed its port while its final ACK was lost.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED' && this.onlyFinalAckMissing) {
+      this.finish('done', 'final ACK not received: client closed its port', true);
+      return;
+    }
     this.finish('failed', `socket error: ${error.message}`);
   };
 
-  private finish(outcome: TransferOutcome, reason: string | null): void {
+  private finish(outcome: TransferOutcome, reason: string | null, finalAckMissing = false): void {
     if (this.state === 'finished') return;
     this.state = 'finished';
     if (this.timer) clearTimeout(this.timer);
@@ -312,6 +374,8 @@ export class Transfer {
         // already closed
       }
     }
-    this.resolve({ outcome, bytes: this.bytesAcked, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason });
+    // A done transfer delivered the whole file, final ACK or not.
+    const bytes = finalAckMissing ? this.source.size : this.bytesAcked;
+    this.resolve({ outcome, bytes, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason, finalAckMissing });
   }
 }

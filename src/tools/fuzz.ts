@@ -354,7 +354,8 @@ function countedBy(status: ApiStatus, service: 'dhcp' | 'tftp'): number {
   const value = (key: string): number => (typeof numbers[key] === 'number' ? (numbers[key] as number) : 0);
   if (service === 'dhcp') return value('received');
   const malformed = Object.values((numbers.malformed ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
-  return value('started') + value('refused') + malformed;
+  // duplicates: RRQs repeated from a client port whose transfer runs (ignored, counted).
+  return value('started') + value('refused') + value('duplicates') + malformed;
 }
 
 async function waitQuiet(baseUrl: string, maxMs: number): Promise<void> {

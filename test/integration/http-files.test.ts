@@ -7,14 +7,16 @@
  */
 import { execFile } from 'node:child_process';
 import { get as httpGet, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
+import { buildHttpApp } from '../../src/http/app.js';
 import { createHttpService } from '../../src/http/service.js';
+import type { BootEvent } from '../../src/runtime/events.js';
 import type { Service } from '../../src/supervisor/service.js';
 import { hasProgram } from '../helpers/netns.js';
 import { KERNEL_BYTES, makeLab, type Lab } from '../unit/http/lab.js';
@@ -217,6 +219,90 @@ describe('slow clients', () => {
     expect(received === '' || received.startsWith('HTTP/1.1 408')).toBe(true);
     await slow.stop(100);
     slowLab.cleanup();
+  });
+
+  it('a connection that never sends a byte is closed by the server (408), not left open', async () => {
+    const idleLab = makeLab();
+    idleLab.setConfig(withPort({ ...idleLab.config, http: { ...idleLab.config.http, requestTimeoutS: 1 } }, 0));
+    const idle = createHttpService(idleLab.context);
+    await idle.start();
+    const port = Number(/:(\d+)$/.exec(idle.describe())?.[1]);
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    let serverEnded = false;
+    // Reading is what lets the client see the server's FIN (a paused socket never emits 'close' for it).
+    socket.on('data', (chunk) => { received += String(chunk); });
+    socket.on('error', () => undefined);
+    socket.once('end', () => { serverEnded = true; });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // Never written to: only the server can end this connection (the test's own timeout fails it otherwise).
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(serverEnded).toBe(true);
+    expect(received.startsWith('HTTP/1.1 408')).toBe(true);
+    await idle.stop(100);
+    idleLab.cleanup();
+  });
+
+  it('a download that runs far longer than the request timeout is not cut while it makes progress', async () => {
+    const longLab = makeLab();
+    const big = Buffer.alloc(BIG_FILE_BYTES);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    writeFileSync(join(longLab.config.tftp.root, 'demo', 'long.img'), big);
+    // 1 s to receive a request; the reader below takes over 3 s to take the response.
+    longLab.setConfig(withPort({ ...longLab.config, http: { ...longLab.config.http, requestTimeoutS: 1 } }, 0));
+    const service = createHttpService(longLab.context);
+    await service.start();
+    const port = Number(/:(\d+)$/.exec(service.describe())?.[1]);
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const request = httpGet(`http://127.0.0.1:${port}/tftp/demo/long.img`, (incoming) => {
+        const chunks: Buffer[] = [];
+        const slowUntil = Date.now() + 3000;
+        incoming.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          // A slow link: one chunk per 100 ms for the first 3 s, then full speed.
+          if (Date.now() < slowUntil) {
+            incoming.pause();
+            setTimeout(() => incoming.resume(), 100);
+          }
+        });
+        incoming.once('end', () => (incoming.complete ? resolve(Buffer.concat(chunks)) : reject(new Error('response incomplete'))));
+        incoming.once('aborted', () => reject(new Error('response aborted')));
+        incoming.once('error', reject);
+      });
+      request.once('error', reject);
+    });
+    expect(body.length).toBe(BIG_FILE_BYTES);
+    expect(body.equals(big)).toBe(true);
+    await service.stop(100);
+    longLab.cleanup();
+  }, 30_000);
+});
+
+describe('a client gone before its answer', () => {
+  it('a refusal for a client that has already closed its socket is logged with its address, not as a failure', async () => {
+    const goneLab = makeLab();
+    const { app } = buildHttpApp(goneLab.context);
+    // Reproduces the fuzz run: the client sends its request and closes before the route (which awaits the disk) refuses it.
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.headers['x-close-now'] !== undefined) request.raw.socket.destroy();
+      setImmediate(done);
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET /tftp/escape/passwd HTTP/1.1\r\nHost: netboot\r\nX-Close-Now: 1\r\n\r\n');
+    const refused = await new Promise<BootEvent>((resolve) => {
+      const found = () => goneLab.events.list().find((event) => event.kind === 'http.refused');
+      const poll = setInterval(() => { const event = found(); if (event) { clearInterval(poll); resolve(event); } }, 20);
+    });
+    socket.destroy();
+    await app.close();
+    expect(refused).toMatchObject({ ip: '127.0.0.1', outcome: 'failure' });
+    const log = goneLab.logText();
+    expect(log).not.toContain('HTTP request failed');
+    expect(log).toMatch(/"ip":"127\.0\.0\.1".*"HTTP file request refused"|"HTTP file request refused".*"ip":"127\.0\.0\.1"/);
+    goneLab.cleanup();
   });
 });
 

@@ -133,6 +133,10 @@ describe.skipIf(skip !== null)(`damaged state files${skip ? ` — skipped: ${ski
     expect(fetched.code).toBe(0);
 
     const strayRemoved = damage.strayTemp ? !existsSync(join(lab.files.stateDir, strayName)) : null;
+    if (damage.strayTemp) {
+      expect(strayRemoved, 'the stray temp file is removed at start').toBe(true);
+      expect(netboot.lines.some((line) => /temp file left by an interrupted lease file write/.test(String(line.msg)) && line.tempFile === strayName)).toBe(true);
+    }
     results.push({ case: damage.name, leaseFileMode: (statSync(leaseFile()).mode & 0o777).toString(8), completeRecords: held.size, kept, copyKept: copies.length === 1, logged: warning !== undefined, newClientServed: fresh.type === 'ack', tftpServed: fetched.code === 0, strayTempRemoved: strayRemoved });
 
     await netboot.stop();

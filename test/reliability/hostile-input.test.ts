@@ -16,6 +16,7 @@ import { makeLabFiles, type LabFiles } from '../../src/tools/fuzz/lab-files.js';
 import { fetchStatus, NetbootProcess } from '../../src/tools/fuzz/target.js';
 import { rrq } from '../../src/tools/fuzz/tftp-packets.js';
 import type { FuzzReport } from '../../src/tools/fuzz.js';
+import { REFUSAL_DETAILED_LINES_MAX, REFUSAL_WARN_INTERVAL_MS } from '../../src/tftp/refusal-log.js';
 import { LONG, recordResult, reliabilitySkipReason } from './support.js';
 
 const FUZZ = resolve(import.meta.dirname, '../../dist/tools/fuzz.js');
@@ -83,11 +84,18 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     expect(check('API token never logged').ok).toBe(true);
   });
 
-  // KNOWN GAP, routed to the TFTP owner: how many packets go uncounted depends on timing (RRQs that arrive while the
-  // same ip:port has a transfer running), so this check passes in some runs and fails in others; the deterministic
-  // probe below (it.fails) pins the cause. Un-skip once src/tftp/server.ts counts those requests.
-  it.skip('counts every TFTP packet (KNOWN GAP: src/tftp/server.ts startTransfer drops an RRQ from a client ip:port with a transfer in progress without counting it)', () => {
+  // Every TFTP packet sent is counted by netboot: a transfer started, a refusal, a malformed/unknown-TID drop with a
+  // reason, or a repeated RRQ from a client port whose transfer runs (status `duplicates`), less what the kernel dropped.
+  it('counts every TFTP packet (started, refused, duplicate request, or dropped with a reason)', () => {
     expect(check('drop counters account for every TFTP packet').ok, check('drop counters account for every TFTP packet').detail).toBe(true);
+  });
+
+  it('logs refused TFTP requests at warn at most about once per interval, never one line per refusal', () => {
+    const refusalWarnings = report.log.topWarnings.filter((each) => /TFTP request/.test(each.msg)).reduce((sum, each) => sum + each.count, 0);
+    // Per 30 s interval: at most REFUSAL_DETAILED_LINES_MAX detailed lines and one summary. Thousands of refusals must not become thousands of lines.
+    const intervals = Math.ceil((report.durationS * 1000) / REFUSAL_WARN_INTERVAL_MS) + 1;
+    recordResult('hostile-input-tftp-refusal-log', { refusalWarnLines: refusalWarnings, intervals, refusedByReason: report.drops.filter((drop) => /refused/.test(drop.reason)) });
+    expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (REFUSAL_DETAILED_LINES_MAX + 1));
   });
 
   // KNOWN GAP, routed to the lead: RSS ends 15-25% above the warmed-up baseline in most runs and stays there (a V8 heap
@@ -115,25 +123,28 @@ describe.skipIf(probeSkip !== null)('TFTP accounting probe', () => {
     rmSync(lab.dir, { recursive: true, force: true });
   });
 
-  // it.fails: passes while the gap exists; when src/tftp/server.ts counts the repeated request, this starts failing: then drop the .fails.
-  it.fails('counts an RRQ repeated from the same client port while its transfer runs (KNOWN GAP: src/tftp/server.ts startTransfer `if (this.active.has(clientKey)) return;`)', async () => {
+  it('counts an RRQ repeated from the same client port while its transfer runs (as a duplicate request, no second transfer)', async () => {
     const counted = async (): Promise<number> => {
       const tftp = (await fetchStatus(`http://127.0.0.1:${httpPort}`)).services.tftp?.status as Record<string, unknown>;
       const malformed = Object.values((tftp.malformed ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
-      return (tftp.started as number) + (tftp.refused as number) + malformed + ((tftp.duplicates as number | undefined) ?? 0) + ((tftp.ignored as number | undefined) ?? 0);
+      return (tftp.started as number) + (tftp.refused as number) + malformed + (tftp.duplicates as number);
     };
+    const duplicates = async (): Promise<number> => ((await fetchStatus(`http://127.0.0.1:${httpPort}`)).services.tftp?.status as Record<string, number>).duplicates!;
     const socket: Socket = createSocket('udp4');
     await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
     const firstData = new Promise<void>((done) => socket.once('message', () => done()));
     const before = await counted();
+    const duplicatesBefore = await duplicates();
     socket.send(rrq('big.bin', 'octet'), tftpPort, '127.0.0.1');
     await firstData; // the transfer runs; we do not ACK
     for (let i = 0; i < 10; i++) socket.send(rrq('big.bin', 'octet'), tftpPort, '127.0.0.1');
     await new Promise((done) => setTimeout(done, 300));
     const after = await counted();
+    const duplicatesAfter = await duplicates();
     socket.close();
-    recordResult('tftp-accounting-probe', { requestsFromOnePort: 11, countersRose: after - before });
-    // 11 requests arrived: each must be counted somewhere (started, refused, or dropped with a reason).
+    recordResult('tftp-accounting-probe', { requestsFromOnePort: 11, countersRose: after - before, duplicates: duplicatesAfter - duplicatesBefore });
+    // 11 requests arrived: each must be counted somewhere (started, refused, or dropped with a reason); the 10 repeats as duplicates.
     expect(after - before).toBe(11);
+    expect(duplicatesAfter - duplicatesBefore).toBe(10);
   });
 });

@@ -15,12 +15,23 @@
  *
  * A damaged journal (torn last line after a power cut, foreign bytes) never
  * stops netboot: complete records are kept, each skipped line is reported
- * with its position, and a copy of the damaged file is kept beside it.
+ * with its position, and a copy of the damaged file is kept beside it (when
+ * the copy itself cannot be written, that is reported, never fatal).
+ *
+ * An unwritable state folder (read-only, full, no permission) never stops
+ * netboot either: the journal opens *degraded* (the records it could read are
+ * returned; every append fails until the file can be opened), and
+ * `retryOpen()` (called on each flush and by the service's timer) rewrites
+ * the live records and reopens it as soon as the folder is writable again.
+ *
+ * The journal also remembers, per MAC, the last record known to be on disk
+ * (`durableLeaseOf`): with the disk full, the service may still ACK a renewal
+ * for no longer than what is already on disk (docs/dhcp.md, "Disk full").
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { STATE_FILE_MODE, writeFileAtomic } from '../../state/atomic-file.js';
+import { copyFile, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isStrayTempFile, STATE_FILE_MODE, writeFileAtomic } from '../../state/atomic-file.js';
 import { formatLeaseRecord, replayJournal, type LeaseRecord, type SkippedLine } from './lease-record.js';
 
 /**
@@ -40,6 +51,49 @@ export interface OpenedJournal {
   skipped: SkippedLine[];
   /** Where the damaged file was copied, when lines were skipped. */
   damagedCopy: string | null;
+  /** Why the damaged copy could not be made (the start goes on without it). */
+  damagedCopyError: Error | null;
+  /** Why the file could not be read (not ENOENT): nothing was loaded; the journal stays degraded until it can be. */
+  readError: Error | null;
+  /** Why the file could not be rewritten and opened for appending: the journal is degraded (see `LeaseJournal.degraded`). */
+  writeError: Error | null;
+  /** Temp files a crash left from an interrupted atomic write (`.leases.json.tmp-*`), removed at open. */
+  strayTempFiles: { name: string; removed: boolean; error: string | null }[];
+}
+
+/** What is on disk for one MAC: its last durably written record. */
+export interface DurableLease {
+  ip: number;
+  state: LeaseRecord['state'];
+  expiresAt: number;
+}
+
+export interface JournalOptions {
+  /**
+   * Records read late: the file could not be read at open (EACCES, EIO) and
+   * was read on a later retry. Called before the live records are rewritten,
+   * so the caller can load them into its table (and thus into the snapshot).
+   */
+  adoptRecords?: (records: LeaseRecord[]) => void;
+}
+
+/** Removes `.<file>.tmp-*` beside `path`: an atomic write a crash interrupted (the real file is intact). */
+async function removeStrayTempFiles(path: string): Promise<OpenedJournal['strayTempFiles']> {
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return [];
+  }
+  const stray = names.filter((name) => isStrayTempFile(name, basename(path)));
+  return Promise.all(stray.map(async (name) => {
+    try {
+      await unlink(join(dirname(path), name));
+      return { name, removed: true, error: null };
+    } catch (error) {
+      return { name, removed: false, error: (error as Error).message };
+    }
+  }));
 }
 
 export class LeaseJournal {
@@ -54,50 +108,173 @@ export class LeaseJournal {
   /** Durable writes (O_DSYNC write, or write + fdatasync) so far; the group-commit test checks appends share them. */
   syncCount = 0;
 
+  private pendingRecords: LeaseRecord[] = [];
+  private readonly durable = new Map<string, DurableLease>();
+  /** Set while the file cannot be opened for appending (start on a read-only or full folder). */
+  private openError: Error | null = null;
+  /** The file could not even be read at open: read it before rewriting anything. */
+  private unread = false;
+  /** A damaged file whose copy could not be made yet: try again before rewriting it. */
+  private damagedCopyPending: string | null = null;
+  private readonly options: JournalOptions;
+
   private constructor(
     readonly path: string,
-    private handle: FileHandle,
+    private handle: FileHandle | null,
     liveLines: number,
     /** The live records, for run-time compaction (called only when compacting). */
     private readonly snapshot: () => LeaseRecord[],
     /** How many live records there are (cheap; checked at every flush). */
     private readonly liveCount: () => number,
     private readonly compactSlackLines: number,
+    options: JournalOptions,
   ) {
     this.linesInFile = liveLines;
+    this.options = options;
   }
 
-  /** Reads and compacts the journal at `path` (creating its folder), then opens it for appending. */
+  /** Why the journal cannot be written, while it is degraded (null when it is open). */
+  get degraded(): Error | null {
+    return this.openError;
+  }
+
+  /** The last record for `mac` known to be on disk, or null. */
+  durableLeaseOf(mac: string): DurableLease | null {
+    return this.durable.get(mac) ?? null;
+  }
+
+  private rememberDurable(records: readonly LeaseRecord[], replaceAll: boolean): void {
+    if (replaceAll) this.durable.clear();
+    for (const record of records) {
+      if (record.state === 'declined') this.durable.delete(record.mac);
+      else this.durable.set(record.mac, { ip: record.ip, state: record.state, expiresAt: record.expiresAt });
+    }
+  }
+
+  /**
+   * Reads and compacts the journal at `path` (creating its folder), then
+   * opens it for appending. Never rejects for the file or folder: what could
+   * not be done is in the result, and the journal is then degraded.
+   */
   static async open(
     path: string,
     snapshot: () => LeaseRecord[],
     now = Date.now(),
     liveCount: () => number = () => snapshot().length,
     compactSlackLines = JOURNAL_COMPACT_SLACK_LINES,
+    options: JournalOptions = {},
   ): Promise<OpenedJournal> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const strayTempFiles = await removeStrayTempFiles(path);
     let text = '';
+    let readError: Error | null = null;
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') readError = error as Error;
     }
     const { records, skipped } = replayJournal(text);
-    let damagedCopy: string | null = null;
-    if (skipped.length > 0) {
-      damagedCopy = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
-      await copyFile(path, damagedCopy);
-    }
     const live = [...records.values()];
-    await writeFileAtomic(path, live.map(formatLeaseRecord).join(''));
-    const handle = await open(path, APPEND_FLAGS, STATE_FILE_MODE);
-    return { journal: new LeaseJournal(path, handle, live.length, snapshot, liveCount, compactSlackLines), records: live, skipped, damagedCopy };
+    const journal = new LeaseJournal(path, null, live.length, snapshot, liveCount, compactSlackLines, options);
+    journal.unread = readError !== null;
+    if (readError === null) journal.rememberDurable(live, true);
+    let damagedCopy: string | null = null;
+    let damagedCopyError: Error | null = null;
+    if (skipped.length > 0) {
+      // Kept even for a torn last line: the skipped bytes are evidence an admin may want, and the copy is cheap.
+      damagedCopy = `${path}.damaged-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+      try {
+        await copyFile(path, damagedCopy);
+      } catch (error) {
+        damagedCopyError = error as Error;
+        journal.damagedCopyPending = damagedCopy;
+        damagedCopy = null;
+      }
+    }
+    let writeError: Error | null = readError;
+    if (readError === null) {
+      try {
+        await journal.rewrite(live);
+      } catch (error) {
+        writeError = error as Error;
+      }
+    }
+    journal.openError = writeError;
+    return { journal, records: live, skipped, damagedCopy, damagedCopyError, readError, writeError, strayTempFiles };
+  }
+
+  /** Writes `live` as the whole file (atomically) and opens it for appending. */
+  private async rewrite(live: LeaseRecord[]): Promise<void> {
+    if (this.damagedCopyPending !== null) {
+      // The damaged file is about to be replaced: one more try at keeping its copy (not fatal either).
+      await copyFile(this.path, this.damagedCopyPending).then(() => { this.damagedCopyPending = null; }, () => undefined);
+    }
+    if (this.handle === null) await mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    await writeFileAtomic(this.path, live.map(formatLeaseRecord).join(''));
+    const previous = this.handle;
+    try {
+      this.handle = await open(this.path, APPEND_FLAGS, STATE_FILE_MODE);
+    } catch (error) {
+      // The old handle points at the file just replaced: appending there would be lost. Degraded until reopened.
+      this.handle = null;
+      this.openError = error as Error;
+      await previous?.close().catch(() => undefined);
+      throw error;
+    }
+    this.linesInFile = live.length;
+    this.needsNewline = false;
+    this.rememberDurable(live, true);
+    this.openError = null;
+    if (previous !== null) await previous.close().catch(() => undefined);
+  }
+
+  /**
+   * While degraded: tries again to read (if that failed), rewrite and open the
+   * file. Resolves true once the journal is open (at once if it was).
+   */
+  async retryOpen(): Promise<boolean> {
+    if (this.openError === null) return true;
+    if (this.flushing !== null) {
+      await this.flushing.catch(() => undefined);
+      if (this.openError === null) return true;
+    }
+    const run = this.reopen();
+    this.flushing = run;
+    try {
+      await run;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (this.flushing === run) this.flushing = null;
+      if (this.pending.length > 0) this.schedule();
+    }
+  }
+
+  private async reopen(): Promise<void> {
+    try {
+      if (this.unread) {
+        const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return '';
+          throw error;
+        });
+        const { records } = replayJournal(text);
+        this.unread = false;
+        this.options.adoptRecords?.([...records.values()]);
+      }
+      // The snapshot holds the effect of every record appended so far (the table changes before append).
+      await this.rewrite(this.snapshot());
+    } catch (error) {
+      this.openError = error as Error;
+      throw error;
+    }
   }
 
   /** Resolves once the record is on disk (fdatasync done); rejects if it could not be written. */
   append(record: LeaseRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('lease journal is closed'));
     this.pending.push(formatLeaseRecord(record));
+    this.pendingRecords.push(record);
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.schedule();
@@ -117,27 +294,36 @@ export class LeaseJournal {
   private async flushBatch(): Promise<void> {
     if (this.pending.length === 0) return;
     const lines = this.pending;
+    const records = this.pendingRecords;
     const waiters = this.waiters;
     this.pending = [];
+    this.pendingRecords = [];
     this.waiters = [];
     const run = async (): Promise<void> => {
+      if (this.openError !== null || this.handle === null) {
+        // Degraded (the folder was unwritable at open): a successful reopen writes the snapshot, which holds these records.
+        await this.reopen();
+        return;
+      }
       if (this.linesInFile > this.liveCount() + this.compactSlackLines) {
         // The snapshot already holds these records' effects (the table changed before append).
         await this.compact();
         return;
       }
+      const handle = this.handle;
       const data = Buffer.from((this.needsNewline ? '\n' : '') + lines.join(''));
       this.needsNewline = true;
       // A regular file takes the whole write unless the disk fills; finish a short write all the same.
       for (let written = 0; written < data.length;) {
-        const { bytesWritten } = await this.handle.write(data, written, data.length - written);
+        const { bytesWritten } = await handle.write(data, written, data.length - written);
         if (bytesWritten <= 0) throw new Error(`lease journal write made no progress (${written} of ${data.length} bytes)`);
         written += bytesWritten;
       }
-      if (!WRITE_IS_DURABLE) await this.handle.datasync();
+      if (!WRITE_IS_DURABLE) await handle.datasync();
       this.syncCount += 1;
       this.needsNewline = false;
       this.linesInFile += lines.length;
+      this.rememberDurable(records, false);
     };
     this.flushing = run();
     try {
@@ -152,13 +338,7 @@ export class LeaseJournal {
   }
 
   private async compact(): Promise<void> {
-    const live = this.snapshot();
-    await writeFileAtomic(this.path, live.map(formatLeaseRecord).join(''));
-    const previous = this.handle;
-    this.handle = await open(this.path, APPEND_FLAGS, STATE_FILE_MODE);
-    this.linesInFile = live.length;
-    this.needsNewline = false;
-    await previous.close().catch(() => undefined);
+    await this.rewrite(this.snapshot());
   }
 
   /** Waits until everything appended so far is on disk (or failed). */
@@ -172,6 +352,6 @@ export class LeaseJournal {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await this.handle.close().catch(() => undefined);
+    await this.handle?.close().catch(() => undefined);
   }
 }

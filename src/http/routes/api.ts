@@ -16,7 +16,7 @@ import { DEFAULT_EVENT_CAPACITY, type BootEvent } from '../../runtime/events.js'
 import type { LeaseInfo } from '../../runtime/lease-view.js';
 import type { ServiceContext } from '../../supervisor/service.js';
 import { checkBearer } from '../auth.js';
-import { clientAddressText, hostAddresses } from '../client.js';
+import { requestClientAddress, hostAddresses } from '../client.js';
 import type { HttpTransferTracker } from '../transfer-tracker.js';
 
 export const DEFAULT_EVENTS_LIMIT = 200;
@@ -129,7 +129,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServiceContext,
   const authorise = (request: FastifyRequest, reply: FastifyReply, selfReport: HostConfig | null): boolean => {
     const config = context.config();
     if (selfReport !== null && request.headers.authorization === undefined) {
-      const from = parseIpv4(clientAddressText(request.ip));
+      const from = parseIpv4(requestClientAddress(request));
       if (from !== null && hostAddresses(context, selfReport).includes(from)) return true;
     }
     const outcome = checkBearer(request.headers.authorization, config.http.apiToken);
@@ -155,7 +155,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServiceContext,
     } catch (error) {
       return stateWriteFailed(reply, host, error);
     }
-    const ip = clientAddressText(request.ip);
+    const ip = requestClientAddress(request);
     context.events.record({ kind: 'boot.done', mac: host.mac, ip, host: host.name, outcome: 'ok', message: `install reported done; ${host.name} boots locally until re-armed` });
     context.log.info({ host: host.name, ip }, 'boot-once install done');
     return { host: host.name, ...bootOnceState(context, host) };
@@ -169,7 +169,7 @@ export function registerApiRoutes(app: FastifyInstance, context: ServiceContext,
     } catch (error) {
       return stateWriteFailed(reply, host, error);
     }
-    const ip = clientAddressText(request.ip);
+    const ip = requestClientAddress(request);
     context.events.record({ kind: 'boot.rearmed', mac: host.mac, ip, host: host.name, outcome: 'ok', message: `re-armed: ${host.name} installs on its next network boot` });
     context.log.info({ host: host.name, ip }, 'boot-once host re-armed');
     return { host: host.name, ...bootOnceState(context, host) };

@@ -16,7 +16,7 @@ import type { Config } from '../../config/types.js';
 import { parseIpv4 } from '../../net/ipv4.js';
 import { virtualTftpFile } from '../../policy/virtual-files.js';
 import type { ServiceContext } from '../../supervisor/service.js';
-import { clientAddressText, macForClient } from '../client.js';
+import { requestClientAddress, macForClient } from '../client.js';
 import { containFile } from '../containment.js';
 import { resolveRequestPath } from '../request-path.js';
 import type { HttpTransferTracker } from '../transfer-tracker.js';
@@ -47,7 +47,7 @@ function rawPathAfter(url: string, prefix: string): string {
 
 export function registerFileRoutes(app: FastifyInstance, context: ServiceContext, tracker: HttpTransferTracker): void {
   const refuse = (request: FastifyRequest, reply: FastifyReply, config: Config, status: 400 | 403 | 404, code: string, reason: string): FastifyReply => {
-    const ip = clientAddressText(request.ip);
+    const ip = requestClientAddress(request);
     const path = request.url.split('?')[0] ?? request.url;
     context.metrics.inc('netboot_http_refused_total', 'HTTP file requests refused by the path rules', { reason: code });
     context.events.record({ kind: 'http.refused', mac: macForClient(context, config, ip), ip, host: null, outcome: 'failure', message: `refused ${path}: ${reason}`, details: { path, reason: code, status } });
@@ -73,7 +73,7 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
       const generated = found.kind === 'missing' ? virtual?.(checked.path) ?? null : null;
       if (generated !== null) return reply.code(200).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(generated);
       // A kernel or initrd that is not there is the answer to "why did node07 not boot?": an event, not just a 404.
-      const ip = clientAddressText(request.ip);
+      const ip = requestClientAddress(request);
       const mac = macForClient(context, config, ip);
       context.events.record({ kind: 'http.file', mac, ip, host: mac === null ? null : config.hostsByMac.get(mac)?.name ?? null, outcome: 'failure', message: `${label}${checked.path}: not found`, details: { file: `${label}${checked.path}`, status: 404 } });
       return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
@@ -101,7 +101,7 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
     url: '/tftp/*',
     handler: (request, reply) => {
       const config = context.config();
-      const ip = parseIpv4(clientAddressText(request.ip));
+      const ip = parseIpv4(requestClientAddress(request));
       // lpxelinux and GRUB over HTTP ask for the same generated configs they would ask TFTP for.
       const virtual = (path: string) => virtualTftpFile(config, path, { clientAddress: ip, macForAddress: (address) => context.leases().macForAddress(address), state: context.bootState });
       return serveFrom(request, reply, config.tftp.root, rawPathAfter(request.url, '/tftp/'), '/tftp/', virtual);

@@ -11,7 +11,7 @@ import { decideBoot } from '../../policy/boot-policy.js';
 import { identifyClient } from '../../policy/client-identity.js';
 import { renderIpxeScript } from '../../policy/render.js';
 import type { ServiceContext } from '../../supervisor/service.js';
-import { clientAddressText } from '../client.js';
+import { requestClientAddress } from '../client.js';
 
 const IPXE_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
@@ -29,7 +29,7 @@ function archCodeFromQuery(query: Record<string, string | undefined>): number | 
 export function registerIpxeRoutes(app: FastifyInstance, context: ServiceContext): void {
   const serve = (request: FastifyRequest, reply: FastifyReply, macText: string): FastifyReply => {
     const config = context.config();
-    const clientIp = clientAddressText(request.ip);
+    const clientIp = requestClientAddress(request);
     const mac = parseMac(macText);
     if (mac === null) {
       return reply.code(400).type(IPXE_CONTENT_TYPE).send(`#!ipxe\necho netboot: "${macText.replace(/[^\w:.-]/g, '?')}" is not a MAC address\nexit 1\n`);

@@ -9,14 +9,14 @@ import { parseMac } from '../../net/mac.js';
 import { profileFor } from '../../policy/boot-policy.js';
 import { renderKickstart } from '../../policy/render.js';
 import type { ServiceContext } from '../../supervisor/service.js';
-import { clientAddressText } from '../client.js';
+import { requestClientAddress } from '../client.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
 export function registerKickstartRoutes(app: FastifyInstance, context: ServiceContext): void {
   const serve = (request: FastifyRequest, reply: FastifyReply, mac: string, host: HostConfig | null): FastifyReply => {
     const config = context.config();
-    const clientIp = clientAddressText(request.ip);
+    const clientIp = requestClientAddress(request);
     const profile = profileFor(config, host);
     const who = host ? `host ${host.name}` : `machine ${mac}`;
     if (profile === null) {

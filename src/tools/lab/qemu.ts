@@ -36,7 +36,20 @@ export interface MachineSpec {
   memoryMb?: number;
   /** 'tcg' (default, what CI has) or 'kvm'. NETBOOT_E2E_ACCEL overrides the default. */
   accel?: 'tcg' | 'kvm';
+  /**
+   * UEFI only: which of OVMF's network boot entries runs. 'pxe' (default): OVMF's order,
+   * "UEFI PXEv4" first (option 93 = 7, TFTP). 'http': PXEv4 and PXEv6 switched off through
+   * fw_cfg, so "UEFI HTTPv4" runs at once (option 93 = 16, vendor class HTTPClient); left on,
+   * PXEv4 and PXEv6 time out first and HTTP boot starts only after ~2 minutes (pxe-lab.md).
+   */
+  uefiNetworkBoot?: 'pxe' | 'http';
 }
+
+/** OVMF's fw_cfg switches (OvmfPkg PlatformDxe reads opt/org.tianocore/*) that leave only UEFI HTTP boot. */
+export const OVMF_HTTP_BOOT_ONLY_ARGS = [
+  '-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n',
+  '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n',
+];
 
 /** The qemu-system-x86_64 arguments for one network-booting machine. */
 export function qemuArgs(spec: MachineSpec, serialFile: string, varsFile: string): string[] {
@@ -56,6 +69,7 @@ export function qemuArgs(spec: MachineSpec, serialFile: string, varsFile: string
     '-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`,
     // romfile= (empty): no iPXE ROM, so OVMF's own PXE client does the first step.
     '-device', `virtio-net-pci,netdev=net0,mac=${spec.mac},romfile=,bootindex=1`,
+    ...(spec.uefiNetworkBoot === 'http' ? OVMF_HTTP_BOOT_ONLY_ARGS : []),
   ];
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -152,6 +152,70 @@ describe('lease journal', () => {
     expect(opened.records).toEqual([]);
     expect(opened.skipped.length).toBeGreaterThan(0);
     expect(readdirSync(join(path, '..')).some((name) => name.startsWith('leases.json.damaged-'))).toBe(true);
+    await opened.journal.close();
+  });
+
+  it('removes temp files an interrupted atomic write left (.leases.json.tmp-*), and only those', async () => {
+    const path = leaseFile();
+    const folder = join(path, '..');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, '.leases.json.tmp-4242-kx1'), '{"mac":"02:00:00:00:00:0e","ip":"10.5');
+    writeFileSync(join(folder, '.other.json.tmp-4242-kx1'), 'not ours');
+    const opened = await LeaseJournal.open(path, () => []);
+    expect(opened.strayTempFiles).toEqual([{ name: '.leases.json.tmp-4242-kx1', removed: true, error: null }]);
+    expect(readdirSync(folder).filter((name) => name.includes('.tmp-')).sort()).toEqual(['.other.json.tmp-4242-kx1']);
+    await opened.journal.close();
+  });
+
+  it('remembers what is on disk per MAC (durableLeaseOf): from the file at open, then from each write that went through', async () => {
+    const path = leaseFile();
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, formatLeaseRecord(record('02:00:00:00:00:10', '10.5.0.10', { expiresAt: 5000 })));
+    const opened = await LeaseJournal.open(path, () => []);
+    expect(opened.journal.durableLeaseOf('02:00:00:00:00:10')).toEqual({ ip: ip('10.5.0.10'), state: 'bound', expiresAt: 5000 });
+    expect(opened.journal.durableLeaseOf('02:00:00:00:00:11')).toBeNull();
+    await opened.journal.append(record('02:00:00:00:00:10', '10.5.0.10', { state: 'released', expiresAt: 6000 }));
+    expect(opened.journal.durableLeaseOf('02:00:00:00:00:10')).toMatchObject({ state: 'released', expiresAt: 6000 });
+    await opened.journal.close();
+  });
+
+  it('an unwritable folder at open is not fatal: degraded (appends fail, nothing remembered as durable), and it recovers when writable', async () => {
+    const blocker = join(scratch, `blocker-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(blocker, 'a file where the state folder should be');
+    const path = join(blocker, 'leases.json');
+    const live: LeaseRecord[] = [];
+    const opened = await LeaseJournal.open(path, () => live);
+    expect(opened.writeError).not.toBeNull();
+    expect(opened.journal.degraded).not.toBeNull();
+    const first = record('02:00:00:00:00:12', '10.5.0.12');
+    live.push(first);
+    await expect(opened.journal.append(first)).rejects.toThrow();
+    expect(opened.journal.durableLeaseOf(first.mac)).toBeNull();
+    expect(await opened.journal.retryOpen()).toBe(false);
+    rmSync(blocker);
+    // Writable again: the next append reopens the file, writing the live records (they hold this append's effect).
+    const second = record('02:00:00:00:00:13', '10.5.0.13');
+    live.push(second);
+    await opened.journal.append(second);
+    expect(opened.journal.degraded).toBeNull();
+    expect([...replayJournal(readFileSync(path, 'utf8')).records.keys()].sort()).toEqual([first.mac, second.mac]);
+    expect(opened.journal.durableLeaseOf(second.mac)).toMatchObject({ state: 'bound' });
+    await opened.journal.close();
+  });
+
+  it('a file that cannot be read is never overwritten: read on a retry, its records adopted, then rewritten', async () => {
+    const path = join(scratch, `unreadable-${Math.random().toString(36).slice(2)}.json`);
+    mkdirSync(path); // EISDIR on read
+    const adopted: LeaseRecord[] = [];
+    const live: LeaseRecord[] = [];
+    const opened = await LeaseJournal.open(path, () => live, Date.now(), undefined, undefined, { adoptRecords: (records) => { adopted.push(...records); live.push(...records); } });
+    expect(opened.readError).not.toBeNull();
+    expect(opened.journal.degraded).not.toBeNull();
+    rmSync(path, { recursive: true });
+    writeFileSync(path, formatLeaseRecord(record('02:00:00:00:00:14', '10.5.0.14')));
+    expect(await opened.journal.retryOpen()).toBe(true);
+    expect(adopted.map((entry) => entry.mac)).toEqual(['02:00:00:00:00:14']);
+    expect([...replayJournal(readFileSync(path, 'utf8')).records.keys()]).toEqual(['02:00:00:00:00:14']);
     await opened.journal.close();
   });
 

@@ -224,12 +224,37 @@ describe('DHCP service on loopback', () => {
     expect(formatIpv4((await relay.dora('02:00:00:00:71:07', 0x710b)).ack.yiaddr)).toBe('127.0.71.60');
   });
 
-  it('a lease file that cannot be opened is a clear NETBOOT_ERR_STATE_WRITE, not a crash', async () => {
+  it('a lease file that cannot be opened does not stop DHCP: it starts degraded, ACKs nothing it cannot write, shows it, and recovers by itself', async () => {
     const blocker = join(dir, 'not-a-folder');
     writeFileSync(blocker, 'a file where a folder should be');
-    const broken = createDhcpService(makeTestContext(testConfig(yaml(await freePort(), join(blocker, 'leases.json')))));
-    await expect(broken.start()).rejects.toMatchObject({ code: 'NETBOOT_ERR_STATE_WRITE', message: expect.stringContaining('not-a-folder/leases.json') });
-  });
+    const otherPort = await freePort();
+    const brokenContext = makeTestContext(testConfig(yaml(otherPort, join(blocker, 'leases.json'))));
+    const broken = createDhcpService(brokenContext);
+    extra.push(broken);
+    await broken.start();
+    const otherRelay = await Relay.open(otherPort);
+    try {
+      const status = broken.status() as { leaseFile: { writable: boolean; error: { message: string } | null }; persistErrors: number };
+      expect(status.leaseFile.writable).toBe(false);
+      expect(status.leaseFile.error?.message).toMatch(/ENOTDIR|not a directory/i);
+      expect(brokenContext.metrics.render()).toMatch(/netboot_dhcp_lease_file_writable 0/);
+      // An OFFER costs no disk; the ACK of a new lease would promise what cannot be written: not sent.
+      await otherRelay.send(discover('02:00:00:00:71:40', { giaddr: RELAY, xid: 0x7140 }));
+      const offer = await otherRelay.next(0x7140);
+      await otherRelay.send(request('02:00:00:00:71:40', { giaddr: RELAY, xid: 0x7140, requested: formatIpv4(offer.yiaddr), serverId: '127.0.0.1' }));
+      await expect(otherRelay.next(0x7140, 500)).rejects.toThrow(/no reply/);
+      rmSync(blocker);
+      // The retry timer (DHCP_STATE_RETRY_MS) reopens it; a client's own retries would too.
+      const deadline = Date.now() + 20_000;
+      while ((broken.status() as { leaseFile: { writable: boolean } }).leaseFile.writable === false && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(formatIpv4((await otherRelay.dora('02:00:00:00:71:40', 0x7141)).ack.yiaddr)).toMatch(/^127\.0\.71\./);
+      expect(readFileSync(join(blocker, 'leases.json'), 'utf8')).toContain('02:00:00:00:71:40');
+    } finally {
+      otherRelay.close();
+    }
+  }, 30_000);
 
   it('is off when the config says off, and binds nothing', async () => {
     const off = createDhcpService(makeTestContext(testConfig(yaml(port, join(dir, 'off', 'leases.json')).replace('mode: authoritative', 'mode: off'))));

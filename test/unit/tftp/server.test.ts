@@ -488,6 +488,91 @@ describe('TFTP service: lifecycle', () => {
   });
 });
 
+describe('TFTP service: accounting (every request counted, a done transfer is done)', () => {
+  it('an RRQ repeated from a client port whose transfer runs is counted as a duplicate, not a second transfer', async () => {
+    const { service, context } = await startService();
+    const c = await client();
+    const first = await startRead(c, service.port, 'small.bin');
+    for (let i = 0; i < 4; i++) c.rrq(service.port, 'small.bin', [['timeout', '30']]);
+    await waitFor(() => (service.status() as { duplicates: number }).duplicates === 4);
+    expect(context.metrics.value('netboot_tftp_duplicate_requests_total')).toBe(4);
+    expect(service.status()).toMatchObject({ started: 1, refused: 0 });
+    // No second transfer answered from another TID: the running one goes on.
+    c.ack(first.port, 1);
+    const next = await c.next();
+    expect(next.port).toBe(first.port);
+    expect(next.packet).toMatchObject({ opcode: Opcode.Data, block: 2 });
+    expect(c.pending).toBe(0);
+    c.close();
+  });
+
+  it('refusals are counted by a closed set of reasons (status and netboot_tftp_refused_total{reason})', async () => {
+    const { service, context } = await startService();
+    const c = await client();
+    for (const [name, mode] of [['../x', 'octet'], ['nope.bin', 'octet'], ['gone.bin', 'octet'], ['small.bin', 'mail']] as const) {
+      c.rrq(service.port, name, [], mode);
+      expect((await c.next()).packet).toMatchObject({ opcode: Opcode.Error });
+    }
+    c.send({ opcode: Opcode.WriteRequest, filename: 'up.bin', mode: 'octet', options: [] }, service.port);
+    await c.next();
+    expect((service.status() as { refusedByReason: Record<string, number> }).refusedByReason).toEqual({ traversal: 1, 'not-found': 2, 'bad-mode': 1, 'write-request': 1 });
+    expect(context.metrics.value('netboot_tftp_refused_total', { reason: 'not-found' })).toBe(2);
+    expect(context.metrics.value('netboot_tftp_refused_total', { reason: 'write-request' })).toBe(1);
+    expect(context.metrics.value('netboot_tftp_transfers_total', { outcome: 'refused' })).toBe(5);
+    c.close();
+  });
+
+  it('all blocks sent, all but the last ACKed, then the client closes its port: done without the final ACK', async () => {
+    const { service, context } = await startService();
+    const c = await client();
+    c.rrq(service.port, 'small.bin', [['timeout', '1']]);
+    const oack = await c.next();
+    c.ack(oack.port, 0);
+    // 3000 bytes: blocks 1-5 of 512 and a short block 6. ACK 1-5, take 6, never ACK it (the final ACK is "lost").
+    for (let block = 1; block <= 6; block++) {
+      const data = await c.next();
+      expect(data.packet).toMatchObject({ opcode: Opcode.Data, block });
+      if (block < 6) c.ack(oack.port, block);
+    }
+    c.close(); // the server's resend of block 6 meets a closed port (ICMP port unreachable: ECONNREFUSED)
+    await waitFor(() => (service.status() as { completed: number }).completed === 1, 8000);
+    expect(service.status()).toMatchObject({ completed: 1, completedWithoutFinalAck: 1, failed: 0 });
+    expect(context.metrics.value('netboot_tftp_transfers_total', { outcome: 'done' })).toBe(1);
+    expect(context.metrics.value('netboot_tftp_bytes_total')).toBe(small.length);
+    expect(context.events.list().map((event) => event.kind)).toEqual(['tftp.start', 'tftp.done']);
+  });
+
+  it('the final ACK lost and the client silent (no dallying): done after the retries, not failed', async () => {
+    const { service } = await startService(testConfig(yaml(', retries: 1'), join(scratch, 'lab.yaml')));
+    const c = await client();
+    c.rrq(service.port, 'small.bin', [['timeout', '1']]);
+    const oack = await c.next();
+    c.ack(oack.port, 0);
+    for (let block = 1; block <= 6; block++) {
+      await c.next();
+      if (block < 6) c.ack(oack.port, block);
+    }
+    await waitFor(() => (service.status() as { completed: number }).completed === 1, 10_000);
+    expect(service.status()).toMatchObject({ completedWithoutFinalAck: 1, failed: 0 });
+    c.close();
+  }, 15_000);
+
+  it('a client that stops ACKing in the middle still fails (only the final ACK may be missing)', async () => {
+    const { service } = await startService(testConfig(yaml(', retries: 1'), join(scratch, 'lab.yaml')));
+    const c = await client();
+    c.rrq(service.port, 'small.bin', [['timeout', '1']]);
+    const oack = await c.next();
+    c.ack(oack.port, 0);
+    for (let block = 1; block <= 4; block++) {
+      await c.next();
+      if (block < 4) c.ack(oack.port, block);
+    }
+    await waitFor(() => (service.status() as { failed: number }).failed === 1, 10_000);
+    expect(service.status()).toMatchObject({ completed: 0, completedWithoutFinalAck: 0 });
+    c.close();
+  }, 15_000);
+});
+
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
