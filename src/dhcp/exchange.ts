@@ -39,6 +39,11 @@ export interface Exchange {
   handed: BootDecision | null;
   /** The transaction that decision ended. */
   handedXid?: number;
+  /**
+   * An ACK to a client in SELECTING or INIT-REBOOT state (RFC 2131 §4.4.1), which holds no lease
+   * it could RELEASE until this ACK reaches it; see server.ts release().
+   */
+  ackBeforeBound?: boolean;
 }
 
 export function emptyExchange(): Exchange {

@@ -188,6 +188,7 @@ export class DhcpServer {
     };
     exchange.handed = decision;
     exchange.handedXid = packet.xid;
+    exchange.ackBeforeBound = phase === 'selecting' || phase === 'init-reboot';
     return exchange;
   }
 
@@ -224,6 +225,14 @@ export class DhcpServer {
     if (serverIdOption !== null && serverIdOption !== this.serverId) return dropped('other-server');
     const lease = this.table.leaseOf(mac);
     if (lease === null || lease.ip !== packet.ciaddr) return dropped('release-not-ours');
+    // A client in SELECTING or INIT-REBOOT holds no lease until its ACK arrives (RFC 2131 §4.4.1: RELEASE is sent
+    // only from BOUND, RENEWING, REBINDING). While such an ACK waits for the disk, a RELEASE for the address is its
+    // previous binding's, overtaken by the next DISCOVER/REQUEST. (A RELEASE during a *renewal* is the client's
+    // own and is honoured.) RELEASE arrives unicast on the server-address
+    // socket and DISCOVER/REQUEST by broadcast on the wildcard one; with a backlog on the first (libuv reads at
+    // most 32 datagrams per socket per loop turn) the REQUEST can be handled first. Releasing here would put a
+    // `released` record after the ACKed `bound` one (RELIABILITY.md gap 1).
+    if (this.table.hasAckInFlight(mac)) return dropped('release-before-ack');
     this.table.release(mac, now);
     const exchange = emptyExchange();
     exchange.persistLater.push(LeaseTable.recordOf(lease));

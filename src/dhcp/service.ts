@@ -285,7 +285,12 @@ class DhcpService implements Service {
       return;
     }
     const journal = this.journal;
-    const work = Promise.all(exchange.mustPersist.map((record) => journal.append(record))).then(
+    const table = this.table;
+    const acked = exchange.ackBeforeBound === true ? exchange.mustPersist.map((record) => record.mac) : [];
+    for (const mac of acked) table?.ackInFlight(mac, true);
+    const work = Promise.all(exchange.mustPersist.map((record) => journal.append(record))).finally(() => {
+      for (const mac of acked) table?.ackInFlight(mac, false);
+    }).then(
       () => {
         this.persistSucceeded();
         this.send(exchange, path);

@@ -14,7 +14,7 @@ import { registerIpxeRoutes } from './routes/ipxe.js';
 import { registerKickstartRoutes } from './routes/kickstart.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerStatusPageRoute } from './routes/status-page.js';
-import { rememberPeerAddress } from './client.js';
+import { clientText, rememberPeerAddress } from './client.js';
 import { HttpTransferTracker } from './transfer-tracker.js';
 
 /**
@@ -60,6 +60,27 @@ export function applyTimeouts(app: FastifyInstance, timeouts: HttpServerTimeouts
   server.setTimeout(timeouts.idleSocketTimeoutMs);
 }
 
+/** The scheme and authority of an absolute-form target (`GET http://10.0.0.1/boot.ipxe`, RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM_PREFIX = /^https?:\/\/[^/?#]*/i;
+
+/**
+ * What the router sees: always a path. A server must accept absolute-form
+ * targets (RFC 9112 §3.2.2; a client behind a proxy config sends them), and
+ * the file routes cut their prefix from `request.url`, so they get the path
+ * alone. A target that is no path at all (`OPTIONS *`, `GET *`, §3.2.4)
+ * would slip past fastify's 404 route to a fallback that logs two warnings
+ * per request, one the whole route tree (1.4 KiB): a log flood for anyone
+ * who can connect (seen in the fuzz run). With a leading slash it gets the
+ * plain 404 like any unknown path.
+ */
+export function routableUrl(url: string | undefined): string {
+  if (url === undefined || url === '') return '/';
+  if (url.startsWith('/')) return url;
+  const absolute = ABSOLUTE_FORM_PREFIX.exec(url);
+  const rest = absolute === null ? url : url.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 export interface HttpAppOptions {
   /** Where the service listens, for /api/status when the supervisor gives no service list. */
   describe?: () => string;
@@ -88,6 +109,7 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
     http: { connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
     // On close, idle keep-alive sockets go at once; busy ones get the drain time (service.ts).
     forceCloseConnections: 'idle',
+    rewriteUrl: (request) => routableUrl(request.url),
   });
   applyTimeouts(app, timeouts);
   app.server.on('connection', rememberPeerAddress);
@@ -117,10 +139,10 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
   registerApiRoutes(app, context, tracker, { describe: options.describe ?? (() => 'http (not listening)'), startedAt: Date.now() });
   registerStatusPageRoute(app);
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).type('text/plain; charset=utf-8').send(`Not Found: ${request.method} ${request.url.split('?')[0]}\n`));
+  app.setNotFoundHandler((request, reply) => reply.code(404).type('text/plain; charset=utf-8').send(`Not Found: ${request.method} ${clientText(request.url.split('?')[0] ?? '')}\n`));
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) context.log.error({ err: error, url: request.url.split('?')[0] }, 'HTTP request failed');
+    if (status >= 500) context.log.error({ err: error, url: clientText(request.url.split('?')[0] ?? '') }, 'HTTP request failed');
     return reply.code(status).type('text/plain; charset=utf-8').send(status >= 500 ? 'Internal Server Error\n' : `${error.message}\n`);
   });
   return { app, tracker };

@@ -14,6 +14,25 @@ export function clientAddressText(ip: string | undefined | null): string {
   return ip.startsWith('::ffff:') ? ip.slice('::ffff:'.length) : ip;
 }
 
+/**
+ * Longest client-sent text (a URL path) kept in an event or a log line. The
+ * event ring holds 5,000 entries for hours: at up to 16 KiB per URL (Node's
+ * header limit), stored twice per refusal, a scan filled it with 77 MiB
+ * (fuzz run, gap 9 of RELIABILITY.md). Real installer paths are well under this.
+ */
+export const CLIENT_TEXT_MAX_CHARS = 256;
+
+/**
+ * Client-sent text fit to keep: at most `maxChars` (with the original length
+ * said), and always a fresh copy. V8 makes a slice or a split piece of a long
+ * string (`url.split('?')[0]`) a view that keeps the whole parent alive, so a
+ * 15-character path cut from a 16 KiB URL would still pin 16 KiB.
+ */
+export function clientText(text: string, maxChars = CLIENT_TEXT_MAX_CHARS): string {
+  const kept = text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (${text.length} chars)`;
+  return Buffer.from(kept, 'utf8').toString('utf8');
+}
+
 /** Peer addresses read while their socket was connected; weak, so a closed connection's entry goes with it. */
 const peerAddresses = new WeakMap<Socket, string>();
 

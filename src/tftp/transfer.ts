@@ -12,20 +12,33 @@ import { encodeError, ErrorCode, Opcode, writeDataHeader } from './codec.js';
 import type { BlockSource } from './block-source.js';
 
 /**
- * Backoff bounds. The wait doubles per consecutive timeout, but never past
- * BACKOFF_FACTOR_MAX × the first timeout nor past BACKOFF_CEILING_MS (unless
- * the first timeout itself is longer: a negotiated RFC 2349 `timeout` is
- * then used as it is). Clients retransmit on their own short timers (atftp
- * 4-5 s, 5 tries; EDK2 and iPXE a few seconds): a server that backs off to
- * 10 s leaves a lossy link silent longer than they wait, so they give up.
+ * Retransmission schedule. One quick resend after the first timeout (a lost
+ * DATA, or a lost ACK from a client that re-ACKs a duplicate block: tftp-hpa,
+ * iPXE, EDK2), then waits of CLIENT_TIMER_ROOM_MS (at least twice the first
+ * timeout): long enough for the client's own timer to fire. atftp ignores a
+ * duplicate block ("got wrong block, ignoring") without re-ACKing, and every
+ * packet it gets restarts its 4-5 s wait, so a server that resends more often
+ * than that never lets it resend its lost ACK (measured with resends capped at
+ * 2 s: 0 of 3 lock-step and 0 of 3 windowed atftp transfers completed at 30% loss); one
+ * that backs off to 10 s outlasts its 5 tries (1/3 lock-step, the old
+ * doubling up to 10 s). A duplicate ACK from the client (its timer fired:
+ * our DATA was lost) brings the resend forward at once; see clientHeard().
  */
-export const BACKOFF_FACTOR_MAX = 2;
-export const BACKOFF_CEILING_MS = 3_000;
+export const CLIENT_TIMER_ROOM_MS = 6_000;
 
-/** The longest wait between retransmissions for a transfer whose first timeout is `baseMs`. */
-export function maxRetransmitTimeoutMs(baseMs: number): number {
-  return Math.max(baseMs, Math.min(baseMs * BACKOFF_FACTOR_MAX, BACKOFF_CEILING_MS));
+/** The wait after the transfer's `resends`-th retransmission (0: after the first send). */
+export function retransmitWaitMs(baseMs: number, resends: number): number {
+  return resends === 0 ? baseMs : Math.max(CLIENT_TIMER_ROOM_MS, baseMs * 2);
 }
+
+/**
+ * After a transfer ends, its port stays open this long on the unconnected
+ * twin before closing: datagrams already queued there (strangers spraying
+ * the port, the client's duplicated last ACK) are read and counted instead
+ * of vanishing uncounted when the socket closes. The result is reported
+ * after it, so every packet is counted before the transfer's books close.
+ */
+export const PORT_LINGER_MS = 50;
 
 export type TransferOutcome = 'done' | 'failed' | 'size-probe';
 
@@ -68,7 +81,7 @@ export interface TransferOptions {
   source: BlockSource;
   blksize: number;
   windowsize: number;
-  /** First retransmission timeout; doubled per consecutive timeout up to maxRetransmitTimeoutMs(timeoutMs). */
+  /** First retransmission timeout; later waits follow retransmitWaitMs(). */
   timeoutMs: number;
   /** Consecutive timeouts before giving up. */
   retries: number;
@@ -91,7 +104,6 @@ export class Transfer {
   private readonly windowsize: number;
   private readonly lastBlock: number;
   private readonly baseTimeoutMs: number;
-  private readonly maxTimeoutMs: number;
   /** One reusable packet per window slot. */
   private readonly packets: Buffer[];
 
@@ -120,7 +132,6 @@ export class Transfer {
     // The last block is the first short one: a file of exactly N blocks ends with an empty block.
     this.lastBlock = Math.floor(options.source.size / options.blksize) + 1;
     this.baseTimeoutMs = options.timeoutMs;
-    this.maxTimeoutMs = maxRetransmitTimeoutMs(options.timeoutMs);
     this.packets = Array.from({ length: Math.min(options.windowsize, this.lastBlock) }, () => Buffer.allocUnsafe(4 + options.blksize));
     this.finished = new Promise((resolve) => {
       this.resolve = resolve;
@@ -214,7 +225,11 @@ export class Transfer {
 
   /** RFC 1350 §4: a packet from anyone but our client gets ERROR 5, and the transfer carries on. */
   private readonly onStranger = (_msg: Buffer, from: RemoteInfo): void => {
-    if (this.state === 'finished') return;
+    if (this.state === 'finished' && from.port === this.options.peerPort && from.address === this.options.peerAddress) {
+      // Our own client after the end (the connected socket is closed, so the twin gets it): a late duplicate, not a stranger.
+      this.options.onMalformed?.('after-end');
+      return;
+    }
     try {
       this.options.strangerSocket?.send(UNKNOWN_TID, from.port, from.address);
     } catch {
@@ -294,10 +309,12 @@ export class Transfer {
 
   /**
    * A duplicate ACK: the client is alive and its timer fired, so our last
-   * DATA was lost. Not answered (Sorcerer's Apprentice, above), but the
-   * backoff goes back to the first timeout so the resend comes soon; the
-   * count of consecutive tries is left alone, so a client that only repeats
-   * itself is still given up on after `retries`.
+   * DATA was lost. Not answered directly (Sorcerer's Apprentice, above): the
+   * timer is brought forward to the first timeout after our last send, so
+   * the resend goes out at once if that much time has passed, and a burst of
+   * duplicates (which arrive within a round trip) causes one resend at most.
+   * The count of tries is left alone, so a client that only repeats itself
+   * is still given up on after `retries`.
    */
   private clientHeard(): void {
     if (this.timerMs === this.baseTimeoutMs) return;
@@ -341,7 +358,7 @@ export class Transfer {
     this.timer = null;
     // Backoff: the next wait counts from this retransmission.
     this.lastProgressAt = Date.now();
-    this.armTimer(Math.min(this.timerMs * 2, this.maxTimeoutMs));
+    this.armTimer(retransmitWaitMs(this.baseTimeoutMs, this.tries));
     if (this.state === 'oack') {
       this.sendOack(true);
     } else {
@@ -367,15 +384,25 @@ export class Transfer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.socket.off('message', this.onMessage);
-    for (const socket of [this.socket, this.options.strangerSocket]) {
+    const closeQuietly = (socket: Socket | null): void => {
       try {
         socket?.close();
       } catch {
         // already closed
       }
-    }
+    };
+    closeQuietly(this.socket);
     // A done transfer delivered the whole file, final ACK or not.
     const bytes = finalAckMissing ? this.source.size : this.bytesAcked;
-    this.resolve({ outcome, bytes, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason, finalAckMissing });
+    const result: TransferResult = { outcome, bytes, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason, finalAckMissing };
+    const twin = this.options.strangerSocket;
+    if (twin === null) {
+      this.resolve(result);
+      return;
+    }
+    setTimeout(() => {
+      closeQuietly(twin);
+      this.resolve(result);
+    }, PORT_LINGER_MS);
   }
 }

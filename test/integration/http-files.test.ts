@@ -278,6 +278,29 @@ describe('slow clients', () => {
   }, 30_000);
 });
 
+describe('request targets that are not paths', () => {
+  it('OPTIONS * gets a plain 404 without fastify\'s fallback warnings; an absolute-form target is served by its path', async () => {
+    const oddLab = makeLab();
+    const { app } = buildHttpApp(oddLab.context);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const ask = (requestLine: string) => new Promise<string>((resolve) => {
+      let received = '';
+      // Not half-closed: Node's server drops a request still being answered when the client ends its side.
+      const socket = connect(port, '127.0.0.1', () => socket.write(`${requestLine}\r\nHost: netboot\r\nConnection: close\r\n\r\n`));
+      socket.on('data', (chunk) => { received += String(chunk); });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(received));
+    });
+    expect(await ask('OPTIONS * HTTP/1.1')).toMatch(/^HTTP\/1\.1 404/);
+    expect(await ask('GET * HTTP/1.1')).toMatch(/^HTTP\/1\.1 404/);
+    expect(await ask('GET http://netboot/tftp/demo/initrd.img HTTP/1.1')).toMatch(/^HTTP\/1\.1 200[\s\S]*initrd-bytes/);
+    await app.close();
+    expect(oddLab.logText()).not.toContain('did not catch this');
+    oddLab.cleanup();
+  });
+});
+
 describe('a client gone before its answer', () => {
   it('a refusal for a client that has already closed its socket is logged with its address, not as a failure', async () => {
     const goneLab = makeLab();

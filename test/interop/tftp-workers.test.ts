@@ -64,6 +64,8 @@ describe.skipIf(skipReason)(`TFTP transfer worker threads (${skipReason ?? 'dist
     for (const { name, local } of await Promise.all(fetches)) {
       expect(sha256(readFileSync(local)), local).toBe(sha256(name === 'cached.bin' ? cached : streamed));
     }
+    // A finished transfer keeps its port for PORT_LINGER_MS (to count late datagrams) before its books close.
+    for (let i = 0; i < 100 && (service.status() as { active: number }).active > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(service.status()).toMatchObject({ completed: 4, failed: 0, active: 0 });
   });
 

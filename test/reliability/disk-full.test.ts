@@ -21,7 +21,7 @@ import { metricSum } from '../../src/tools/fuzz/target.js';
 import { ClientPoolProcess, testMac } from '../helpers/dhcp-client-pool.js';
 import { createRelLab, inClient, recordResult, reliabilitySkipReason, type RelLab } from './support.js';
 
-const skip = reliabilitySkipReason(['atftp', 'curl', 'mount']);
+const skip = reliabilitySkipReason(['atftp', 'curl', 'mount', 'nsenter']);
 
 /** Fills the filesystem holding `folder` until ENOSPC; returns the filler's path. */
 function fill(folder: string): string {
@@ -206,7 +206,10 @@ describe.skipIf(skip !== null)(`state folder full or read-only${skip ? ` — ski
     const files = servesFiles();
     const dhcp = lab.status().services.dhcp;
     execFileSync('mount', ['-o', 'remount,rw', mountPoint]);
-    // The supervisor restarts a failed service with backoff (up to 30 s between tries).
+    // netboot runs under `ip netns exec`, which gave it its own mount namespace when the mount was read-only: the
+    // per-mount read-only flag was copied there and a remount here does not reach it. Remount in its namespace too.
+    execFileSync('nsenter', ['-t', String(netboot.pid), '-m', 'mount', '-o', 'remount,rw', mountPoint]);
+    // The DHCP service reopens the lease file every DHCP_STATE_RETRY_MS (5 s), and on each new lease.
     let recovered = { acked: 0, none: 0, nak: 0 };
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline && recovered.acked === 0) {

@@ -114,13 +114,13 @@ describe.skipIf(tftpSkip !== null)(`TFTP through a lossy UDP proxy${tftpSkip ? `
         }
       }));
     }));
-    // The server may count a transfer as failed when only the final ACK was lost (the client already has every byte
-    // and has gone: RFC 1350 §6 "dallying"); the client's exact copy is what this property checks.
+    // A transfer whose final ACK was lost (the client has every byte and has gone: RFC 1350 §6 "dallying") is counted
+    // completed by the server (completedWithoutFinalAck); the client's exact copy is what this property checks.
     const serverFailures = netboot.lines.filter((line) => line.msg === 'TFTP transfer failed').map((line) => `${String(line.file)}: ${String(line.reason)} after ${String(line.bytes)} bytes, ${String(line.retransmits)} retransmits`);
     const tftp = (await fetchStatus(`http://127.0.0.1:${httpPort}`)).services.tftp?.status as Record<string, number> | undefined;
     figures[`tftp${level.lossPercent}`] = {
       outcomes, proxyToServer: { ...proxy.toServer }, proxyToClient: { ...proxy.toClient },
-      serverRetransmits: tftp?.retransmits, serverCompleted: tftp?.completed, serverFailed: tftp?.failed, serverFailures,
+      serverRetransmits: tftp?.retransmits, serverCompleted: tftp?.completed, serverCompletedWithoutFinalAck: tftp?.completedWithoutFinalAck, serverFailed: tftp?.failed, serverFailures,
     };
     for (const outcome of outcomes) expect(outcome, JSON.stringify(outcome)).toMatchObject({ failed: 0, exact: outcome.started });
   }, (LONG ? 20 : 5) * 60_000);

@@ -43,6 +43,8 @@ export class LeaseTable {
   private pools: AddressPool[] = [];
   /** Reserved address → MAC, from the config. */
   private reservations = new Map<number, string>();
+  /** MAC → ACKs to SELECTING / INIT-REBOOT clients decided but not yet sent (journal write in flight); see server.ts release(). */
+  private readonly acksInFlight = new Map<string, number>();
 
   constructor(subnets: SubnetConfig[], reservations: Map<number, string>, excluded: number[]) {
     this.configure(subnets, reservations, excluded);
@@ -171,6 +173,18 @@ export class LeaseTable {
       this.byMac.delete(mac);
       this.removeAddress(address, mac);
     }
+  }
+
+  /** The service holds an ACK (to a client without a lease yet) for `mac` until its record is on disk (then sent, or rolled back): mark and unmark it. */
+  ackInFlight(mac: string, inFlight: boolean): void {
+    const count = (this.acksInFlight.get(mac) ?? 0) + (inFlight ? 1 : -1);
+    if (count > 0) this.acksInFlight.set(mac, count);
+    else this.acksInFlight.delete(mac);
+  }
+
+  /** Whether an ACK for `mac` is decided but not yet sent. */
+  hasAckInFlight(mac: string): boolean {
+    return this.acksInFlight.has(mac);
   }
 
   /** RELEASE: the address is free again, the MAC keeps it as history (it is offered the same one next time). */

@@ -29,9 +29,9 @@
  * for no longer than what is already on disk (docs/dhcp.md, "Disk full").
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { isStrayTempFile, STATE_FILE_MODE, writeFileAtomic } from '../../state/atomic-file.js';
+import { copyFile, mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { removeStrayTempFiles, STATE_FILE_MODE, writeFileAtomic, type StrayTempFile } from '../../state/atomic-file.js';
 import { formatLeaseRecord, replayJournal, type LeaseRecord, type SkippedLine } from './lease-record.js';
 
 /**
@@ -58,7 +58,7 @@ export interface OpenedJournal {
   /** Why the file could not be rewritten and opened for appending: the journal is degraded (see `LeaseJournal.degraded`). */
   writeError: Error | null;
   /** Temp files a crash left from an interrupted atomic write (`.leases.json.tmp-*`), removed at open. */
-  strayTempFiles: { name: string; removed: boolean; error: string | null }[];
+  strayTempFiles: StrayTempFile[];
 }
 
 /** What is on disk for one MAC: its last durably written record. */
@@ -75,25 +75,6 @@ export interface JournalOptions {
    * so the caller can load them into its table (and thus into the snapshot).
    */
   adoptRecords?: (records: LeaseRecord[]) => void;
-}
-
-/** Removes `.<file>.tmp-*` beside `path`: an atomic write a crash interrupted (the real file is intact). */
-async function removeStrayTempFiles(path: string): Promise<OpenedJournal['strayTempFiles']> {
-  let names: string[];
-  try {
-    names = await readdir(dirname(path));
-  } catch {
-    return [];
-  }
-  const stray = names.filter((name) => isStrayTempFile(name, basename(path)));
-  return Promise.all(stray.map(async (name) => {
-    try {
-      await unlink(join(dirname(path), name));
-      return { name, removed: true, error: null };
-    } catch (error) {
-      return { name, removed: false, error: (error as Error).message };
-    }
-  }));
 }
 
 export class LeaseJournal {
@@ -292,7 +273,8 @@ export class LeaseJournal {
   }
 
   private async flushBatch(): Promise<void> {
-    if (this.pending.length === 0) return;
+    // A reopen by retryOpen() is running: it reschedules this batch when it ends (one writer at a time).
+    if (this.pending.length === 0 || this.flushing !== null) return;
     const lines = this.pending;
     const records = this.pendingRecords;
     const waiters = this.waiters;
@@ -325,14 +307,15 @@ export class LeaseJournal {
       this.linesInFile += lines.length;
       this.rememberDurable(records, false);
     };
-    this.flushing = run();
+    const running = run();
+    this.flushing = running;
     try {
-      await this.flushing;
+      await running;
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error as Error);
     } finally {
-      this.flushing = null;
+      if (this.flushing === running) this.flushing = null;
       if (this.pending.length > 0) this.schedule();
     }
   }

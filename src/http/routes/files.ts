@@ -16,7 +16,7 @@ import type { Config } from '../../config/types.js';
 import { parseIpv4 } from '../../net/ipv4.js';
 import { virtualTftpFile } from '../../policy/virtual-files.js';
 import type { ServiceContext } from '../../supervisor/service.js';
-import { requestClientAddress, macForClient } from '../client.js';
+import { clientText, macForClient, requestClientAddress } from '../client.js';
 import { containFile } from '../containment.js';
 import { resolveRequestPath } from '../request-path.js';
 import type { HttpTransferTracker } from '../transfer-tracker.js';
@@ -48,7 +48,7 @@ function rawPathAfter(url: string, prefix: string): string {
 export function registerFileRoutes(app: FastifyInstance, context: ServiceContext, tracker: HttpTransferTracker): void {
   const refuse = (request: FastifyRequest, reply: FastifyReply, config: Config, status: 400 | 403 | 404, code: string, reason: string): FastifyReply => {
     const ip = requestClientAddress(request);
-    const path = request.url.split('?')[0] ?? request.url;
+    const path = clientText(request.url.split('?')[0] ?? request.url);
     context.metrics.inc('netboot_http_refused_total', 'HTTP file requests refused by the path rules', { reason: code });
     context.events.record({ kind: 'http.refused', mac: macForClient(context, config, ip), ip, host: null, outcome: 'failure', message: `refused ${path}: ${reason}`, details: { path, reason: code, status } });
     context.log.warn({ ip, path, reason, status }, 'HTTP file request refused');
@@ -66,7 +66,7 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
     const found = await containFile(root, checked.path);
     if (found.kind === 'outside') {
       // The target goes to the log only: the event list is readable by anyone on the boot network.
-      context.log.warn({ path: checked.path, root, target: found.realPath }, 'symlink in a served folder points outside it');
+      context.log.warn({ path: clientText(checked.path), root, target: found.realPath }, 'symlink in a served folder points outside it');
       return refuse(request, reply, config, 403, 'symlink-out', 'symlink leaves the root');
     }
     if (found.kind !== 'file') {
@@ -75,10 +75,12 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
       // A kernel or initrd that is not there is the answer to "why did node07 not boot?": an event, not just a 404.
       const ip = requestClientAddress(request);
       const mac = macForClient(context, config, ip);
-      context.events.record({ kind: 'http.file', mac, ip, host: mac === null ? null : config.hostsByMac.get(mac)?.name ?? null, outcome: 'failure', message: `${label}${checked.path}: not found`, details: { file: `${label}${checked.path}`, status: 404 } });
+      const file = clientText(`${label}${checked.path}`);
+      context.events.record({ kind: 'http.file', mac, ip, host: mac === null ? null : config.hostsByMac.get(mac)?.name ?? null, outcome: 'failure', message: `${file}: not found`, details: { file, status: 404 } });
       return reply.code(404).type('text/plain; charset=utf-8').send('Not Found\n');
     }
-    tracker.expect(reply, `${label}${checked.path}`);
+    // An existing file's name, but possibly a view into a long URL (see clientText): copied before the tracker keeps it.
+    tracker.expect(reply, clientText(`${label}${checked.path}`));
     return reply.sendFile(found.relativePath, found.realRoot, SEND_OPTIONS);
   };
 

@@ -281,6 +281,31 @@ describe('DECLINE, RELEASE, INFORM', () => {
     expect(dora(lab, '02:00:00:00:04:03')).toBe(address);
   });
 
+  it('a RELEASE handled while the same client\'s next ACK waits for the disk is for the older binding: ignored', () => {
+    const lab = new Lab();
+    const mac = '02:00:00:00:04:05';
+    const address = dora(lab, mac);
+    lab.table.ackInFlight(mac, true); // the service: this ACK's record is being written
+    const late = lab.handle(clientPacket({ type: MessageType.Release, mac, ciaddr: address, serverId: SERVER }));
+    expect(late.dropReason).toBe('release-before-ack');
+    expect(late.persistLater).toEqual([]);
+    expect(lab.table.leaseOf(mac)?.state).toBe('bound');
+    lab.table.ackInFlight(mac, false); // written and sent: a RELEASE now is the client's own
+    const release = lab.handle(clientPacket({ type: MessageType.Release, mac, ciaddr: address, serverId: SERVER }));
+    expect(release.persistLater[0]).toMatchObject({ state: 'released' });
+  });
+
+  it('marks only ACKs to clients without a lease yet (SELECTING, INIT-REBOOT) as before-bound, not renewals', () => {
+    const lab = new Lab();
+    const mac = '02:00:00:00:04:06';
+    const offer = only(lab.handle(discover(mac)));
+    const selecting = lab.handle(clientPacket({ type: MessageType.Request, mac, requested: formatIpv4(offer.packet.yiaddr), serverId: SERVER }));
+    expect(selecting.ackBeforeBound).toBe(true);
+    const renewing = lab.handle(clientPacket({ type: MessageType.Request, mac, ciaddr: formatIpv4(offer.packet.yiaddr) }));
+    expect(messageTypeOf(only(renewing).packet)).toBe(MessageType.Ack);
+    expect(renewing.ackBeforeBound).toBe(false);
+  });
+
   it('RELEASE / DECLINE for another server are ignored', () => {
     const lab = new Lab();
     const address = dora(lab, '02:00:00:00:04:04');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { routableUrl } from '../../../src/http/app.js';
 import { clientAddressText, UNKNOWN_CLIENT_ADDRESS } from '../../../src/http/client.js';
 
 describe('clientAddressText', () => {
@@ -12,5 +13,23 @@ describe('clientAddressText', () => {
     ['', UNKNOWN_CLIENT_ADDRESS],
   ])('%s → %s', (input, expected) => {
     expect(clientAddressText(input)).toBe(expected);
+  });
+});
+
+describe('routableUrl', () => {
+  it.each([
+    ['/tftp/pxelinux.0', '/tftp/pxelinux.0'],
+    // Absolute-form (RFC 9112 §3.2.2): the routes see the path.
+    ['http://10.0.0.1/boot.ipxe?mac=x', '/boot.ipxe?mac=x'],
+    ['HTTP://10.0.0.1:8080/tftp/a', '/tftp/a'],
+    ['http://host?x', '/?x'],
+    // Targets fastify's router would hand to its "this is likely a fastify bug" fallback (two warn lines each).
+    ['*', '/*'],
+    ['x', '/x'],
+    ['http://host', '/'],
+    ['', '/'],
+    [undefined, '/'],
+  ])('%s → %s', (input, expected) => {
+    expect(routableUrl(input)).toBe(expected);
   });
 });
