@@ -272,11 +272,10 @@ class DhcpService implements Service {
   private carryOut(exchange: Exchange, path: ReplyPath): void {
     if (exchange.dropReason !== null) this.drop(exchange.dropReason);
     if (exchange.warning !== null) this.warnRateLimited(exchange.warning.message, exchange.warning.fields);
-    if (exchange.event !== null) {
-      const { kind, outcome, message, mac, ip, host, details } = exchange.event;
-      this.context.events.record({ kind, outcome, message, mac, ip, host, details });
-      if (details.unknownArch !== undefined) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac, arch: details.unknownArch });
-    }
+    const waitsForDisk = exchange.mustPersist.length > 0 && this.journal !== null;
+    // An ACK that waits for the journal is recorded once its fate is known,
+    // so /api/events never shows an ACK that was withheld.
+    if (!waitsForDisk) this.recordEvent(exchange, null);
     for (const record of exchange.persistLater) {
       this.journal?.append(record).then(() => this.persistSucceeded(), (error: Error) => this.persistFailed(error, record.mac));
     }
@@ -293,6 +292,7 @@ class DhcpService implements Service {
     }).then(
       () => {
         this.persistSucceeded();
+        this.recordEvent(exchange, null);
         this.send(exchange, path);
       },
       (error: Error) => {
@@ -301,14 +301,24 @@ class DhcpService implements Service {
         if (this.shortenToDurable(exchange, journal, Date.now())) {
           this.counters.degradedAcks += 1;
           this.context.metrics.inc(METRIC.degradedAcks[0], METRIC.degradedAcks[1]);
+          this.recordEvent(exchange, 'lease file not writable: ACKed for the time already on disk');
           this.send(exchange, path);
         } else {
+          this.recordEvent(exchange, 'not sent: the lease could not be written to the lease file', 'failure');
           this.drop('persist-failed');
         }
       },
     );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Records the exchange's event, with a note on what the lease file did to it. */
+  private recordEvent(exchange: Exchange, note: string | null, outcome?: 'failure'): void {
+    if (exchange.event === null) return;
+    const { kind, message, mac, ip, host, details } = exchange.event;
+    this.context.events.record({ kind, outcome: outcome ?? exchange.event.outcome, message: note === null ? message : `${message} (${note})`, mac, ip, host, details });
+    if (details.unknownArch !== undefined) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac, arch: details.unknownArch });
   }
 
   /**

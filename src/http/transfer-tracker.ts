@@ -74,8 +74,11 @@ export class HttpTransferTracker {
     });
 
     let finished = false;
+    let closed = false;
     reply.raw.once('finish', () => { finished = true; });
-    reply.raw.once('close', () => {
+    const onClose = (): void => {
+      if (closed) return;
+      closed = true;
       const sent = Math.min(payload.bytesRead, download.size);
       handle.progress(sent);
       handle.end();
@@ -86,7 +89,15 @@ export class HttpTransferTracker {
         this.context.events.record({ kind: 'http.file', mac, ip, host, outcome: 'failure', message: `${file}: client closed the connection after ${sent} of ${size} bytes`, details: { file, bytesSent: sent, bytes: size } });
       }
       if (this.active.size === 0) this.stopTimer();
-    });
+    };
+    reply.raw.once('close', onClose);
+    // A client that sends its request and closes at once (the fuzzer's pattern; firmware giving up) may be gone
+    // while the route awaited the disk: the response's 'close' was emitted then and will not come again, and the
+    // download (with its 256 KiB read buffer) would stay in the active list for ever (fuzz run: +2 KiB RSS per request).
+    if (reply.raw.destroyed || request.raw.socket?.destroyed === true) {
+      reply.raw.off('close', onClose);
+      onClose();
+    }
   }
 
   close(): void {

@@ -302,7 +302,7 @@ describe('request targets that are not paths', () => {
 });
 
 describe('a client gone before its answer', () => {
-  it('a refusal for a client that has already closed its socket is logged with its address, not as a failure', async () => {
+  it('a refusal for a client that has already closed its socket is logged with its address, and a download for one is not left in the active list', async () => {
     const goneLab = makeLab();
     const { app } = buildHttpApp(goneLab.context);
     // Reproduces the fuzz run: the client sends its request and closes before the route (which awaits the disk) refuses it.
@@ -320,6 +320,32 @@ describe('a client gone before its answer', () => {
       const poll = setInterval(() => { const event = found(); if (event) { clearInterval(poll); resolve(event); } }, 20);
     });
     socket.destroy();
+
+    // The same for a file that exists: its download must not stay in the active list (and pin its read buffer).
+    const tracked = buildHttpApp(goneLab.context);
+    tracked.app.addHook('onRequest', (request, _reply, done) => {
+      if (request.headers['x-close-now'] !== undefined) request.raw.socket.destroy();
+      setImmediate(done);
+    });
+    await tracked.app.listen({ host: '127.0.0.1', port: 0 });
+    const trackedPort = (tracked.app.server.address() as AddressInfo).port;
+    const downloads = 5;
+    for (let i = 0; i < downloads; i++) {
+      const client = connect(trackedPort, '127.0.0.1');
+      client.on('error', () => undefined);
+      client.write('GET /tftp/demo/vmlinuz HTTP/1.1\r\nHost: netboot\r\nX-Close-Now: 1\r\n\r\n');
+    }
+    const started = await new Promise<BootEvent[]>((resolve) => {
+      const poll = setInterval(() => {
+        const ok = goneLab.events.list().filter((event) => event.kind === 'http.file' && event.outcome === 'ok');
+        if (ok.length === downloads) { clearInterval(poll); resolve(ok); }
+      }, 20);
+    });
+    expect(started).toHaveLength(downloads);
+    expect(goneLab.transfers.size).toBe(0);
+    expect(tracked.tracker.activeCount).toBe(0);
+    expect(goneLab.events.list().filter((event) => event.kind === 'http.file' && event.outcome === 'failure')).toHaveLength(downloads);
+    await tracked.app.close();
     await app.close();
     expect(refused).toMatchObject({ ip: '127.0.0.1', outcome: 'failure' });
     const log = goneLab.logText();

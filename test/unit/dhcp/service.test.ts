@@ -243,6 +243,10 @@ describe('DHCP service on loopback', () => {
       const offer = await otherRelay.next(0x7140);
       await otherRelay.send(request('02:00:00:00:71:40', { giaddr: RELAY, xid: 0x7140, requested: formatIpv4(offer.yiaddr), serverId: '127.0.0.1' }));
       await expect(otherRelay.next(0x7140, 500)).rejects.toThrow(/no reply/);
+      // /api/events must not claim an ACK that never left.
+      const acks = brokenContext.events.list({ mac: '02:00:00:00:71:40' }).filter((event) => event.kind === 'dhcp.ack');
+      expect(acks.map((event) => event.outcome)).toEqual(['failure']);
+      expect(acks[0]!.message).toMatch(/not sent/);
       rmSync(blocker);
       // The retry timer (DHCP_STATE_RETRY_MS) reopens it; a client's own retries would too.
       const deadline = Date.now() + 20_000;
