@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,10 +111,19 @@ const probeSkip = reliabilitySkipReason();
 describe.skipIf(probeSkip !== null)('TFTP accounting probe', () => {
   let lab: LabFiles;
   let netboot: NetbootProcess;
-  const tftpPort = 22_000 + (process.pid % 9000);
-  const httpPort = 32_000 + (process.pid % 9000);
+  let tftpPort = 0;
+  let httpPort = 0;
 
   beforeAll(async () => {
+    // Ports free right now (a pid-derived HTTP port fell in the ephemeral range and collided with other tests).
+    const udp = createSocket('udp4');
+    await new Promise<void>((done) => udp.bind(0, '127.0.0.1', () => done()));
+    tftpPort = udp.address().port;
+    udp.close();
+    const tcp = createServer();
+    await new Promise<void>((done) => tcp.listen(0, '127.0.0.1', () => done()));
+    httpPort = (tcp.address() as AddressInfo).port;
+    await new Promise<void>((done) => tcp.close(() => done()));
     lab = makeLabFiles({ bigBytes: 256 * 1024 });
     lab.writeConfig({ serverAddress: '127.0.0.1', tftp: { listen: '127.0.0.1', port: tftpPort, timeout: 2 }, http: { listen: '127.0.0.1', port: httpPort } });
     netboot = await NetbootProcess.start({ configPath: lab.configPath });

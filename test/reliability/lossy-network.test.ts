@@ -12,6 +12,8 @@
  *   Range and is exact.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,11 +70,12 @@ describe.skipIf(tftpSkip !== null)(`TFTP through a lossy UDP proxy${tftpSkip ? `
   const runs = new Map<number, { lab: LabFiles; netboot: NetbootProcess; proxy: UdpProxy; httpPort: number }>();
 
   beforeAll(async () => {
-    for (const [index, level] of LEVELS.entries()) {
+    for (const level of LEVELS) {
       const lab = makeLabFiles({ bigBytes: 64 * 1024 });
       for (const fetch of level.fetches) writeFileSync(join(lab.tftpRoot, fetch.file), randomBytes(fetch.bytes));
-      const tftpPort = 23_000 + (process.pid % 8000) + index;
-      const httpPort = 33_000 + (process.pid % 8000) + index;
+      // Ports the kernel says are free now (a fixed pid-derived port collided with other tests' ephemeral ports).
+      const tftpPort = await freePort('udp');
+      const httpPort = await freePort('tcp');
       lab.writeConfig({ serverAddress: '127.0.0.1', tftp: { listen: '127.0.0.1', port: tftpPort, retries: level.retries, timeout: 1, maxTransfersPerClient: 32 }, http: { listen: '127.0.0.1', port: httpPort } });
       const netboot = await NetbootProcess.start({ configPath: lab.configPath });
       // The option handshake is spared: atftp 0.8 aborts with "unexpected OACK" when the server's OACK arrives twice
@@ -186,6 +189,22 @@ describe.skipIf(netSkip !== null)(`DHCP and HTTP on a link dropping 10% each way
     expect(sha256(whole)).toBe(lab.files.files['tree:big.bin']!.sha256);
   }, 3 * 60_000);
 });
+
+/** A port free on 127.0.0.1 right now: bound on port 0, read, released. */
+async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  if (kind === 'udp') {
+    const socket = createSocket('udp4');
+    await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
+    const { port } = socket.address();
+    await new Promise<void>((done) => socket.close(() => done()));
+    return port;
+  }
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
 
 function runLocal(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
