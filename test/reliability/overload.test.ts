@@ -45,8 +45,10 @@ function sleep(ms: number): Promise<void> {
 describe.skipIf(skip !== null)(`overload${skip ? ` — skipped: ${skip}` : ''}`, () => {
   let lab: LabFiles;
   let netboot: NetbootProcess;
-  const tftpPort = 24_000 + (process.pid % 8000);
-  const httpPort = 34_000 + (process.pid % 8000);
+  // Fixed per-file ranges below the kernel's ephemeral ports (32768+), so no
+  // outgoing connection and no other test file can hold them.
+  const tftpPort = 14_000 + (process.pid % 2000);
+  const httpPort = 16_000 + (process.pid % 2000);
   const figures: Record<string, unknown> = {};
 
   beforeAll(async () => {

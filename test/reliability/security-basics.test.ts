@@ -44,8 +44,10 @@ describe('API token comparison (code review as a test)', () => {
 describe.skipIf(buildMissing)(`security basics against the running process${buildMissing ? ' — skipped: needs a build' : ''}`, () => {
   let lab: LabFiles;
   let netboot: NetbootProcess;
-  const tftpPort = 21_000 + (process.pid % 9000);
-  const httpPort = 31_000 + (process.pid % 9000);
+  // Fixed per-file ranges below the kernel's ephemeral ports (32768+), so no
+  // outgoing connection and no other test file can hold them.
+  const tftpPort = 10_000 + (process.pid % 2000);
+  const httpPort = 12_000 + (process.pid % 2000);
   const base = `http://127.0.0.1:${httpPort}`;
   const figures: Record<string, unknown> = {};
   const config = (): LabConfigOptions => ({
