@@ -557,6 +557,22 @@ describe('TFTP service: accounting (every request counted, a done transfer is do
     c.close();
   }, 15_000);
 
+  it('windowed: the final window sent, its one ACK lost, the client silent: done without the final ACK', async () => {
+    const { service } = await startService(testConfig(yaml(', retries: 1'), join(scratch, 'lab.yaml')));
+    const c = await client();
+    c.rrq(service.port, 'small.bin', [['timeout', '1'], ['windowsize', '4']]);
+    const oack = await c.next();
+    c.ack(oack.port, 0);
+    // 6 blocks: window 1-4 (ACK 4), window 5-6 (its one ACK "lost"): nothing of the final window is acknowledged.
+    for (let block = 1; block <= 6; block++) {
+      await c.next();
+      if (block === 4) c.ack(oack.port, 4);
+    }
+    await waitFor(() => (service.status() as { completed: number }).completed === 1, 10_000);
+    expect(service.status()).toMatchObject({ completedWithoutFinalAck: 1, failed: 0 });
+    c.close();
+  }, 15_000);
+
   it('a client that stops ACKing in the middle still fails (only the final ACK may be missing)', async () => {
     const { service } = await startService(testConfig(yaml(', retries: 1'), join(scratch, 'lab.yaml')));
     const c = await client();
