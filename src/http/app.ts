@@ -121,6 +121,17 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: CALLBACK_BODY_LIMIT_BYTES }, (_request, _body, done) => done(null, undefined));
 
+  // Only HTTP/1.x: Node's parser accepts an HTTP/0.9 request line (`GET /file` with no version), which
+  // has no headers and cannot carry a status line; answering it with an HTTP/1.1 response is wrong, and
+  // no boot client speaks it. 505 and close.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.httpVersionMajor !== 1) {
+      void reply.code(505).header('connection', 'close').send({ error: 'HTTP Version Not Supported', message: 'only HTTP/1.0 and HTTP/1.1 are served' });
+      return;
+    }
+    done();
+  });
+
   // sendFile only: our routes choose the root per request (trees change on reload).
   void app.register(fastifyStatic, { serve: false, decorateReply: true });
   app.addHook('onSend', (request, reply, payload, done) => {

@@ -295,6 +295,16 @@ describe('request targets that are not paths', () => {
     expect(await ask('OPTIONS * HTTP/1.1')).toMatch(/^HTTP\/1\.1 404/);
     expect(await ask('GET * HTTP/1.1')).toMatch(/^HTTP\/1\.1 404/);
     expect(await ask('GET http://netboot/tftp/demo/initrd.img HTTP/1.1')).toMatch(/^HTTP\/1\.1 200[\s\S]*initrd-bytes/);
+    // An HTTP/0.9 request line (no version) is not served, even for a file that exists.
+    const noVersion = await new Promise<string>((resolve) => {
+      let received = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /tftp/demo/initrd.img\r\n\r\n'));
+      socket.on('data', (chunk) => { received += String(chunk); });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(received));
+    });
+    expect(noVersion).not.toContain('initrd-bytes');
+    expect(noVersion).not.toMatch(/^HTTP\/1\.[01] 200/);
     await app.close();
     expect(oddLab.logText()).not.toContain('did not catch this');
     oddLab.cleanup();

@@ -99,10 +99,11 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (REFUSAL_DETAILED_LINES_MAX + 1));
   });
 
-  // KNOWN GAP, routed to the lead: RSS ends 15-25% above the warmed-up baseline in most runs and stays there (a V8 heap
-  // high-water mark: no further growth from 100k to 300k packets), so the 10% check fails in most runs, not all.
-  // The figures are recorded in results/hostile-input.json either way. Un-skip once the process gives memory back.
-  it.skip('returns RSS to within 10% of the warmed-up baseline (KNOWN GAP: see RELIABILITY.md)', () => {
+  // OPEN (RELIABILITY.md gap 9): the main retention (downloads of vanished clients kept with their read buffers,
+  // long hostile URLs kept in events) is fixed and RSS now ends within 10% of the warmed-up baseline in the runs
+  // since (e.g. 131.4 → 141.4 MiB, +7.6%), but too close to the limit to assert on a shared 2-core machine without
+  // flaking. The figures are recorded in results/hostile-input.json and printed by the fuzzer either way.
+  it.skip('returns RSS to within 10% of the warmed-up baseline (OPEN, RELIABILITY.md gap 9: within 10% in recent runs, but by a thin margin)', () => {
     expect(check('RSS back within 10% of the warmed-up baseline').ok, check('RSS back within 10% of the warmed-up baseline').detail).toBe(true);
   });
 });
