@@ -26,15 +26,8 @@ export function nsSpawn(namespace: string, command: string, args: string[], opti
   return spawn('ip', ['netns', 'exec', namespace, command, ...args], { stdio: 'pipe', ...options });
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. Only for processes this test started. */
-export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+/** SIGTERM, then SIGKILL after a grace period; only for processes the test started (by PID). */
+export { stopChild as stopProcess } from '../../src/tools/lab/bridge-lab.js';
 
 export interface VethLab {
   /** Namespace of the server side. */

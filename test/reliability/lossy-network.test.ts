@@ -11,7 +11,6 @@
  * - HTTP: on the same lossy link, a download cut in the middle resumes with
  *   Range and is exact.
  */
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +22,7 @@ import { NetbootProcess, fetchStatus } from '../../src/tools/fuzz/target.js';
 import { ClientPoolProcess, testMac } from '../helpers/dhcp-client-pool.js';
 import { hasProgram, ip } from '../helpers/netns.js';
 import { startUdpProxy, type UdpProxy } from '../helpers/udp-proxy.js';
-import { createRelLab, inClient, LONG, recordResult, reliabilitySkipReason, type RelLab } from './support.js';
+import { createRelLab, inClient, LONG, recordResult, reliabilitySkipReason, runAsync, type RelLab } from './support.js';
 
 const tftpSkip = !hasProgram('atftp') ? 'needs atftp' : reliabilitySkipReason() === 'needs a build (dist/cli/main.js): run `npx tsc -p tsconfig.build.json`' ? 'needs a build' : null;
 const netSkip = reliabilitySkipReason(['iptables', 'curl', 'udhcpc']);
@@ -107,7 +106,7 @@ describe.skipIf(tftpSkip !== null)(`TFTP through a lossy UDP proxy${tftpSkip ? `
         outcome.started++;
         const out = join(lab.dir, `${fetch.file}.${copy}.out`);
         const options = ['--option', 'blksize 1468', ...(fetch.windowsize ? ['--option', `windowsize ${fetch.windowsize}`] : [])];
-        const run = await runLocal('atftp', [...options, '--tftp-timeout', '4', '-g', '-r', fetch.file, '-l', out, '127.0.0.1', String(proxy.port)], (LONG ? 900 : 240) * 1000);
+        const run = await runAsync('atftp', [...options, '--tftp-timeout', '4', '-g', '-r', fetch.file, '-l', out, '127.0.0.1', String(proxy.port)], (LONG ? 900 : 240) * 1000);
         let exact = false;
         try { exact = run.code === 0 && sha256(readFileSync(out)) === expected; } catch { /* missing */ }
         if (exact) outcome.exact++;
@@ -206,14 +205,3 @@ async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
   return port;
 }
 
-function runLocal(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
-  });
-}

@@ -123,10 +123,10 @@ export function inClient(lab: RelLab, command: string, args: string[], timeoutMs
   return { code: run.status, stdout: run.stdout ?? '', stderr: run.stderr ?? '' };
 }
 
-/** The same without blocking the event loop, so several clients run at once. */
-export function inClientAsync(lab: RelLab, command: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a command without blocking the event loop (several clients run at once); never rejects. */
+export function runAsync(command: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn('ip', ['netns', 'exec', lab.veth.client, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -134,6 +134,11 @@ export function inClientAsync(lab: RelLab, command: string, args: string[], time
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
   });
+}
+
+/** A command in the client namespace, without blocking the event loop, so several clients run at once. */
+export function inClientAsync(lab: RelLab, command: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runAsync('ip', ['netns', 'exec', lab.veth.client, command, ...args], timeoutMs);
 }
 
 export function sleep(ms: number): Promise<void> {
