@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { blockSourceFor, type SourceSpec } from './block-source.js';
 import { openTransferSockets, type TransferPortChoice } from './sockets.js';
-import { Transfer, type TransferResult } from './transfer.js';
+import { Transfer, type NegotiatedTransfer, type TransferResult } from './transfer.js';
 
 /** Largest worker pool, whatever the CPU count: past this the NIC, not the CPU, is the limit. */
 export const MAX_TRANSFER_WORKERS = 4;
@@ -27,16 +27,10 @@ export const WORKER_OLD_GENERATION_MB = 64;
 export const PROGRESS_REPORT_MS = 250;
 
 /** Everything a transfer needs, in a form that can cross to a worker thread. */
-export interface TransferSpec {
+export interface TransferSpec extends NegotiatedTransfer {
   client: { address: string; port: number };
   ports: TransferPortChoice;
   source: SourceSpec;
-  blksize: number;
-  windowsize: number;
-  timeoutMs: number;
-  retries: number;
-  oack: Buffer | null;
-  tsizeRequested: boolean;
 }
 
 export interface TransferHooks {

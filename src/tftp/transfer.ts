@@ -63,7 +63,21 @@ export interface TransferResult {
   finalAckMissing: boolean;
 }
 
-export interface TransferOptions {
+/** What negotiation settled for one transfer; the same whether it runs here or in a worker thread. */
+export interface NegotiatedTransfer {
+  blksize: number;
+  windowsize: number;
+  /** First retransmission timeout; later waits follow retransmitWaitMs(). */
+  timeoutMs: number;
+  /** Consecutive timeouts before giving up. */
+  retries: number;
+  /** The OACK datagram to send first, or null to start with DATA 1. */
+  oack: Buffer | null;
+  /** The request carried `tsize`: an ERROR in reply to our OACK is then EDK2's size probe, not a failure. */
+  tsizeRequested: boolean;
+}
+
+export interface TransferOptions extends NegotiatedTransfer {
   /**
    * Bound to its own port and connected to the client; the transfer owns it
    * and closes it at the end. A connected socket skips the kernel's route
@@ -79,16 +93,6 @@ export interface TransferOptions {
   peerAddress: string;
   peerPort: number;
   source: BlockSource;
-  blksize: number;
-  windowsize: number;
-  /** First retransmission timeout; later waits follow retransmitWaitMs(). */
-  timeoutMs: number;
-  /** Consecutive timeouts before giving up. */
-  retries: number;
-  /** The OACK datagram to send first, or null to start with DATA 1. */
-  oack: Buffer | null;
-  /** The request carried `tsize`: an ERROR in reply to our OACK is then EDK2's size probe, not a failure. */
-  tsizeRequested: boolean;
   onProgress?(bytes: number): void;
   /** A packet arrived from an address/port that is not this transfer's client (answered with ERROR 5). */
   onUnknownTid?(from: RemoteInfo): void;
