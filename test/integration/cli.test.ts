@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = join(root, 'test/fixtures/config');
@@ -49,13 +50,6 @@ function writeConfig(name: string, replacements: [string | RegExp, string][] = [
   return path;
 }
 
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.skipIf(distMissing)('netboot CLI', () => {
   let valid: string;
@@ -264,7 +258,7 @@ describe.skipIf(distMissing)('netboot CLI', () => {
 
   describe('reinstall and done', () => {
     it('without a running server: change the boot-once state file directly', async () => {
-      const port = await freeTcpPort();
+      const port = await freePort('tcp');
       const path = writeConfig('once-offline', [['http: { port: 18080,', `http: { port: ${port},`]]);
       const done = await run(['done', '--config', path, 'node03']);
       expect(done.code).toBe(0);
@@ -288,7 +282,7 @@ describe.skipIf(distMissing)('netboot CLI', () => {
     });
 
     it('against a real `netboot serve`: the server changes its own state', async () => {
-      const port = await freeTcpPort();
+      const port = await freePort('tcp');
       const path = writeConfig('once-served', [
         ['mode: authoritative', 'mode: off'],
         ['tftp: { port: 10069,', 'tftp: { enabled: false, port: 10069,'],

@@ -20,6 +20,7 @@ import { createLogger } from '../../src/log/logger.js';
 import type { SdNotifier } from '../../src/supervisor/sd-notify.js';
 import type { Service, ServiceContext, ServiceName } from '../../src/supervisor/service.js';
 import { Supervisor, type ServiceFactories } from '../../src/supervisor/supervisor.js';
+import { freePort } from '../helpers/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const childScript = join(root, 'test/integration/supervisor-child.mjs');
@@ -421,21 +422,7 @@ function startChild(configPath: string, env: NodeJS.ProcessEnv = {}): Child {
   };
 }
 
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 async function udpAsk(port: number, message: string, timeoutMs = 10_000): Promise<string | null> {
   const socket = dgram.createSocket('udp4');
@@ -483,8 +470,8 @@ describe.skipIf(distMissing)('netboot serve as a process (fake services)', () =>
   let fakeBin: string;
 
   beforeAll(async () => {
-    tftpPort = await freeUdpPort();
-    httpPort = await freeTcpPort();
+    tftpPort = await freePort('udp');
+    httpPort = await freePort('tcp');
     configPath = join(scratch, 'serve.yaml');
     fakeBin = join(scratch, 'bin');
     notifyLog = join(scratch, 'notify.log');

@@ -23,6 +23,7 @@ import { ClientPoolProcess, testMac } from '../helpers/dhcp-client-pool.js';
 import { hasProgram, ip } from '../helpers/netns.js';
 import { startUdpProxy, type UdpProxy } from '../helpers/udp-proxy.js';
 import { createRelLab, inClient, LONG, recordResult, reliabilitySkipReason, runAsync, type RelLab } from './support.js';
+import { freePort } from '../helpers/ports.js';
 
 const tftpSkip = !hasProgram('atftp') ? 'needs atftp' : reliabilitySkipReason() === 'needs a build (dist/cli/main.js): run `npx tsc -p tsconfig.build.json`' ? 'needs a build' : null;
 const netSkip = reliabilitySkipReason(['iptables', 'curl', 'udhcpc']);
@@ -189,19 +190,4 @@ describe.skipIf(netSkip !== null)(`DHCP and HTTP on a link dropping 10% each way
   }, 3 * 60_000);
 });
 
-/** A port free on 127.0.0.1 right now: bound on port 0, read, released. */
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const socket = createSocket('udp4');
-    await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
-    const { port } = socket.address();
-    await new Promise<void>((done) => socket.close(() => done()));
-    return port;
-  }
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 

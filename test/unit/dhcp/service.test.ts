@@ -16,18 +16,12 @@ import { formatIpv4 } from '../../../src/net/ipv4.js';
 import type { Service } from '../../../src/supervisor/service.js';
 import { makeTestContext, testConfig, type TestContext } from '../../helpers/service-context.js';
 import { discover, request } from './helpers.js';
+import { freePort } from '../../helpers/ports.js';
 
 const RELAY = '127.0.71.2';
 const dir = mkdtempSync(join(tmpdir(), 'netboot-dhcp-service-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 function yaml(port: number, leaseFile: string): string {
   return `
@@ -101,7 +95,7 @@ describe('DHCP service on loopback', () => {
   const extra: Service[] = [];
 
   beforeAll(async () => {
-    port = await freePort();
+    port = await freePort('udp');
     leaseFile = join(dir, 'main', 'leases.json');
     context = makeTestContext(testConfig(yaml(port, leaseFile)));
     service = createDhcpService(context);
@@ -164,7 +158,7 @@ describe('DHCP service on loopback', () => {
 
   it('a restarted service gives the same client the same address, and status() shows it', async () => {
     const path = join(dir, 'restart', 'leases.json');
-    const restartPort = await freePort();
+    const restartPort = await freePort('udp');
     const first = createDhcpService(makeTestContext(testConfig(yaml(restartPort, path))));
     await first.start();
     let client = await Relay.open(restartPort);
@@ -188,7 +182,7 @@ describe('DHCP service on loopback', () => {
 
   it('starts on a damaged lease file: keeps the good records, keeps a copy, records an event', async () => {
     const path = join(dir, 'damaged', 'leases.json');
-    const damagedPort = await freePort();
+    const damagedPort = await freePort('udp');
     const first = createDhcpService(makeTestContext(testConfig(yaml(damagedPort, path))));
     await first.start();
     let client = await Relay.open(damagedPort);
@@ -227,7 +221,7 @@ describe('DHCP service on loopback', () => {
   it('a lease file that cannot be opened does not stop DHCP: it starts degraded, ACKs nothing it cannot write, shows it, and recovers by itself', async () => {
     const blocker = join(dir, 'not-a-folder');
     writeFileSync(blocker, 'a file where a folder should be');
-    const otherPort = await freePort();
+    const otherPort = await freePort('udp');
     const brokenContext = makeTestContext(testConfig(yaml(otherPort, join(blocker, 'leases.json'))));
     const broken = createDhcpService(brokenContext);
     extra.push(broken);
