@@ -11,6 +11,12 @@
  * Server memory: VmRSS sampled from /proc every 100 ms during each scenario
  * (nginx: master + workers summed), and the idle RSS before the load.
  * Writes the Markdown section to stdout and bench/out/http.md.
+ *
+ * While iterating (bounded runs; the table is then written to stdout only,
+ * bench/out/http.md is left alone):
+ *   NETBOOT_BENCH_HTTP_SERVERS=netboot      # which servers: netboot,nginx,nginx1 (default all three)
+ *   NETBOOT_BENCH_HTTP_SINGLE=1             # repetitions of the 1 GiB download
+ *   NETBOOT_BENCH_HTTP_CONCURRENT=1         # repetitions of the 50-client scenario
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
@@ -21,12 +27,19 @@ import { randomBytes } from 'node:crypto';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LONG = process.env.NETBOOT_BENCH_LONG === '1';
-const SINGLE_REPEATS = LONG ? 7 : 3;
-const CONCURRENT_REPEATS = LONG ? 5 : 3;
+const envCount = (name, fallback) => (process.env[name] === undefined ? fallback : Math.max(1, Number(process.env[name]) || fallback));
+const SINGLE_REPEATS = envCount('NETBOOT_BENCH_HTTP_SINGLE', LONG ? 7 : 3);
+const CONCURRENT_REPEATS = envCount('NETBOOT_BENCH_HTTP_CONCURRENT', LONG ? 5 : 3);
+const SERVERS = (process.env.NETBOOT_BENCH_HTTP_SERVERS ?? 'netboot,nginx,nginx1').split(',').map((name) => name.trim());
+/** A partial run (fewer servers or repetitions) is for iterating, not for BENCHMARKS.md. */
+const PARTIAL = ['NETBOOT_BENCH_HTTP_SERVERS', 'NETBOOT_BENCH_HTTP_SINGLE', 'NETBOOT_BENCH_HTTP_CONCURRENT'].some((name) => process.env[name] !== undefined);
 const CONCURRENT_CLIENTS = 50;
 const BIG_BYTES = 1024 * 1024 * 1024;
 const MEDIUM_BYTES = 200 * 1024 * 1024;
 const MiB = 1024 * 1024;
+/** A server left out of a partial run: every figure NaN, printed as such. */
+const MISSING = { idleKiB: Number.NaN, single: Number.NaN, singleAll: [], singlePeakKiB: Number.NaN, singleCpuPerGB: Number.NaN, concurrent: Number.NaN, concurrentAll: [], concurrentPeakKiB: Number.NaN, concurrentCpuPerGB: Number.NaN };
+
 
 // ---- server mode: `node bench/http.mjs --serve <dir>` runs netboot's HTTP service alone in this process.
 if (process.argv[2] === '--serve') {
@@ -293,21 +306,19 @@ async function main() {
     const info = machine();
 
     const loadBefore = loadAverage();
-    const netboot = await startNetboot(dir);
+    const started = [];
     let ours;
     let theirs;
     let oneWorker;
     try {
-      const nginx = await startNginx(dir);
-      const nginxOne = await startNginx(dir, 1);
-      try {
-        [ours, theirs, oneWorker] = await measureBoth([netboot, nginx, nginxOne]);
-      } finally {
-        await nginx.stop();
-        await nginxOne.stop();
-      }
+      if (SERVERS.includes('netboot')) started.push(['netboot', await startNetboot(dir)]);
+      if (SERVERS.includes('nginx')) started.push(['nginx', await startNginx(dir)]);
+      if (SERVERS.includes('nginx1')) started.push(['nginx1', await startNginx(dir, 1)]);
+      const measured = await measureBoth(started.map(([, server]) => server));
+      const byName = Object.fromEntries(started.map(([name], index) => [name, measured[index]]));
+      [ours, theirs, oneWorker] = [byName.netboot ?? MISSING, byName.nginx ?? MISSING, byName.nginx1 ?? MISSING];
     } finally {
-      await netboot.stop();
+      for (const [, server] of started) await server.stop();
     }
     const loadAfter = loadAverage();
 
@@ -349,8 +360,10 @@ async function main() {
     ];
     const text = lines.join('\n');
     process.stdout.write(`${text}\n`);
-    mkdirSync(join(HERE, 'out'), { recursive: true });
-    writeFileSync(join(HERE, 'out', 'http.md'), text);
+    if (!PARTIAL) {
+      mkdirSync(join(HERE, 'out'), { recursive: true });
+      writeFileSync(join(HERE, 'out', 'http.md'), text);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

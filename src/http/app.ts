@@ -4,7 +4,7 @@
  * reads `context.config()` per request, so a reload takes effect on the next
  * request without rebuilding routes.
  */
-import fastifyStatic from '@fastify/static';
+import { createServer, METHODS, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/types.js';
 import type { ServiceContext } from '../supervisor/service.js';
@@ -60,6 +60,24 @@ export function applyTimeouts(app: FastifyInstance, timeouts: HttpServerTimeouts
   server.setTimeout(timeouts.idleSocketTimeoutMs);
 }
 
+/** The methods fastify's routers (the 404 one included) have trees for. */
+const ROUTABLE_METHODS = new Set(METHODS);
+
+/**
+ * Node's parser accepts one method that is not in http.METHODS: PRI (the
+ * HTTP/2 preface's). Neither fastify's router nor its 404 router has a tree
+ * for it, so `PRI /x` fell through both to a fallback that logs fastify's
+ * "default handler for 404 did not catch this" warning plus the whole route
+ * tree (the fuzz run's last such lines came from mutated `PRI /` requests),
+ * and fastify will not add it as a method. Answered before fastify: 501.
+ */
+function answerUnroutable(request: IncomingMessage, response: ServerResponse): boolean {
+  if (ROUTABLE_METHODS.has(request.method ?? '')) return false;
+  response.writeHead(501, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+  response.end('Not Implemented\n');
+  return true;
+}
+
 /** The scheme and authority of an absolute-form target (`GET http://10.0.0.1/boot.ipxe`, RFC 9112 §3.2.2). */
 const ABSOLUTE_FORM_PREFIX = /^https?:\/\/[^/?#]*/i;
 
@@ -106,7 +124,9 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     connectionTimeout: timeouts.idleSocketTimeoutMs,
     // Node checks the headers and request timeouts only this often (default 30 s).
-    http: { connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS },
+    serverFactory: (handler) => createServer({ connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS }, (request, response) => {
+      if (!answerUnroutable(request, response)) handler(request, response);
+    }),
     // On close, idle keep-alive sockets go at once; busy ones get the drain time (service.ts).
     forceCloseConnections: 'idle',
     rewriteUrl: (request) => routableUrl(request.url),
@@ -132,12 +152,6 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
     done();
   });
 
-  // sendFile only: our routes choose the root per request (trees change on reload).
-  void app.register(fastifyStatic, { serve: false, decorateReply: true });
-  app.addHook('onSend', (request, reply, payload, done) => {
-    tracker.onSend(request, reply, payload);
-    done(null, payload);
-  });
   app.addHook('onClose', (_instance, done) => {
     tracker.close();
     done();

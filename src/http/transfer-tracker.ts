@@ -1,65 +1,61 @@
 /**
  * HTTP downloads in /api/transfers and the status page, and their events.
- * A file route calls `expect(reply, file)` before handing the file to
- * @fastify/send; the onSend hook then sees the stream and registers the
- * transfer, once per response (not per chunk). Progress is the file
- * stream's `bytesRead`, sampled twice a second and when the API is read:
- * counting chunks on the hot path would cost throughput for a number nobody
- * looks at between samples.
+ * A file route calls `begin` once per response, right before the pump
+ * (file-stream.ts) starts; the pump adds to the returned `sent` as the kernel
+ * takes bytes (one field write per chunk), and this samples it twice a second
+ * and when the API is read: a registry update per chunk would cost
+ * throughput for a number nobody looks at between samples.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import type { TransferHandle } from '../runtime/transfers.js';
 import type { ServiceContext } from '../supervisor/service.js';
+import type { StreamProgress } from './file-stream.js';
 import { requestClientAddress, macForClient } from './client.js';
 
 const PROGRESS_SAMPLE_MS = 500;
 
-interface ActiveDownload {
+interface ActiveDownload extends StreamProgress {
   handle: TransferHandle;
-  stream: { bytesRead: number };
-  size: number;
 }
 
-function isFileStream(payload: unknown): payload is NodeJS.ReadableStream & { bytesRead: number } {
-  return typeof payload === 'object' && payload !== null && typeof (payload as { bytesRead?: unknown }).bytesRead === 'number' && typeof (payload as { pipe?: unknown }).pipe === 'function';
+export interface DownloadFacts {
+  /** A display path such as `/tftp/demo/vmlinuz`. */
+  file: string;
+  /** Bytes this response carries (the range's length for a 206). */
+  bytes: number;
+  /** The Content-Range of a 206, else null. */
+  range: string | null;
 }
 
 export class HttpTransferTracker {
-  private readonly expected = new WeakMap<FastifyReply, string>();
   private readonly active = new Set<ActiveDownload>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly context: ServiceContext) {}
 
-  /** The reply is about to carry `file` (a display path such as `/tftp/demo/vmlinuz`). */
-  expect(reply: FastifyReply, file: string): void {
-    this.expected.set(reply, file);
-  }
-
   /** Copies every active download's progress into the registry. */
   sample(): void {
-    for (const download of this.active) download.handle.progress(Math.min(download.stream.bytesRead, download.size));
+    for (const download of this.active) download.handle.progress(download.sent);
   }
 
   get activeCount(): number {
     return this.active.size;
   }
 
-  /** The onSend hook: returns the payload untouched. */
-  onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): void {
-    const file = this.expected.get(reply);
-    if (file === undefined) return;
-    this.expected.delete(reply);
-    if (request.method !== 'GET' || (reply.statusCode !== 200 && reply.statusCode !== 206) || !isFileStream(payload)) return;
-
+  /**
+   * Registers a GET download about to be streamed on `res` and records its
+   * event; it leaves the active list when `res` closes, however that happens.
+   * The caller adds the bytes sent to the returned progress.
+   */
+  begin(request: FastifyRequest, res: ServerResponse, facts: DownloadFacts): StreamProgress {
     const config = this.context.config();
     const ip = requestClientAddress(request);
     const mac = macForClient(this.context, config, ip);
-    const size = Number(reply.getHeader('content-length') ?? Number.NaN);
-    const range = reply.statusCode === 206 ? String(reply.getHeader('content-range') ?? '') : null;
+    const { file, bytes, range } = facts;
     const host = mac === null ? null : config.hostsByMac.get(mac)?.name ?? null;
-    const handle = this.context.transfers.begin({ service: 'http', client: `${ip}:${request.socket.remotePort ?? 0}`, mac, file, size: Number.isFinite(size) ? size : null });
-    const download: ActiveDownload = { handle, stream: payload, size: Number.isFinite(size) ? size : Number.POSITIVE_INFINITY };
+    const handle = this.context.transfers.begin({ service: 'http', client: `${ip}:${request.socket.remotePort ?? 0}`, mac, file, size: bytes });
+    const download: ActiveDownload = { handle, sent: 0 };
     this.active.add(download);
     this.updateGauge();
     this.ensureTimer();
@@ -70,34 +66,30 @@ export class HttpTransferTracker {
       host,
       outcome: 'ok',
       message: range ? `${file} (${range})` : file,
-      details: { file, bytes: Number.isFinite(size) ? size : null, range },
+      details: { file, bytes, range },
     });
 
-    let finished = false;
     let closed = false;
-    reply.raw.once('finish', () => { finished = true; });
     const onClose = (): void => {
       if (closed) return;
       closed = true;
-      const sent = Math.min(payload.bytesRead, download.size);
+      const sent = download.sent;
       handle.progress(sent);
       handle.end();
       this.active.delete(download);
       this.updateGauge();
       this.context.metrics.inc('netboot_http_bytes_sent_total', 'File bytes sent over HTTP', {}, sent);
-      if (!finished && !reply.raw.writableFinished) {
-        this.context.events.record({ kind: 'http.file', mac, ip, host, outcome: 'failure', message: `${file}: client closed the connection after ${sent} of ${size} bytes`, details: { file, bytesSent: sent, bytes: size } });
+      if (!res.writableFinished) {
+        this.context.events.record({ kind: 'http.file', mac, ip, host, outcome: 'failure', message: `${file}: client closed the connection after ${sent} of ${bytes} bytes`, details: { file, bytesSent: sent, bytes } });
       }
       if (this.active.size === 0) this.stopTimer();
     };
-    reply.raw.once('close', onClose);
     // A client that sends its request and closes at once (the fuzzer's pattern; firmware giving up) may be gone
     // while the route awaited the disk: the response's 'close' was emitted then and will not come again, and the
-    // download (with its 256 KiB read buffer) would stay in the active list for ever (fuzz run: +2 KiB RSS per request).
-    if (reply.raw.destroyed || request.raw.socket?.destroyed === true) {
-      reply.raw.off('close', onClose);
-      onClose();
-    }
+    // download would stay in the active list for ever.
+    if (res.destroyed || request.raw.socket?.destroyed === true) queueMicrotask(onClose);
+    else res.once('close', onClose);
+    return download;
   }
 
   close(): void {

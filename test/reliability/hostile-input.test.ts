@@ -18,6 +18,7 @@ import { fetchStatus, NetbootProcess } from '../../src/tools/fuzz/target.js';
 import { rrq } from '../../src/tools/fuzz/tftp-packets.js';
 import type { FuzzReport } from '../../src/tools/fuzz.js';
 import { REFUSAL_DETAILED_LINES_MAX, REFUSAL_WARN_INTERVAL_MS } from '../../src/tftp/refusal-log.js';
+import { RATE_LIMIT_DETAILED_MAX, RATE_LIMIT_INTERVAL_MS } from '../../src/log/rate-limited-warnings.js';
 import { LONG, recordResult, reliabilitySkipReason } from './support.js';
 
 const FUZZ = resolve(import.meta.dirname, '../../dist/tools/fuzz.js');
@@ -99,11 +100,21 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (REFUSAL_DETAILED_LINES_MAX + 1));
   });
 
-  // OPEN (RELIABILITY.md gap 9): the main retention (downloads of vanished clients kept with their read buffers,
-  // long hostile URLs kept in events) is fixed and RSS now ends within 10% of the warmed-up baseline in the runs
-  // since (e.g. 131.4 → 141.4 MiB, +7.6%), but too close to the limit to assert on a shared 2-core machine without
-  // flaking. The figures are recorded in results/hostile-input.json and printed by the fuzzer either way.
-  it.skip('returns RSS to within 10% of the warmed-up baseline (OPEN, RELIABILITY.md gap 9: within 10% in recent runs, but by a thin margin)', () => {
+  it('logs refused HTTP file requests at warn at most about once per client and reason per interval, never one line per refusal', () => {
+    const refusalWarnings = report.log.topWarnings.filter((each) => /HTTP file request/.test(each.msg)).reduce((sum, each) => sum + each.count, 0);
+    const intervals = Math.ceil((report.durationS * 1000) / RATE_LIMIT_INTERVAL_MS) + 1;
+    recordResult('hostile-input-http-refusal-log', { refusalWarnLines: refusalWarnings, intervals, httpStatuses: report.httpStatuses });
+    expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (RATE_LIMIT_DETAILED_MAX + 1));
+  });
+
+  // OPEN (RELIABILITY.md gap 9): the HTTP retention (downloads of vanished clients kept with their read buffers,
+  // long hostile URLs kept in events) is fixed, and the HTTP phase of the run no longer adds to RSS (it ends lower
+  // than it starts: e.g. tftp 155.9 → http 150.3 MiB). What is left is the TFTP phase's high-water mark: with a
+  // process.memoryUsage() breakdown each second, the live JS heap is flat (heapUsed 27-39 MiB at the baseline,
+  // 27-33 at the end), V8's heap capacity ends ~6 MiB up (a forced full GC gives it back) and native memory outside
+  // the V8 heap ~13 MiB up (malloc arenas: the main [heap] and thread arenas, not given back). Five runs on
+  // 2026-11-26: +6.7%, +9.0%, +10.9%, +14.7%, +18.6%: not assertable yet.
+  it.skip('returns RSS to within 10% of the warmed-up baseline (OPEN, RELIABILITY.md gap 9: the TFTP phase native-memory high-water mark, +7% to +19% in recent runs)', () => {
     expect(check('RSS back within 10% of the warmed-up baseline').ok, check('RSS back within 10% of the warmed-up baseline').detail).toBe(true);
   });
 });
