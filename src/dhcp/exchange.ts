@@ -44,6 +44,11 @@ export interface Exchange {
    * it could RELEASE until this ACK reaches it; see server.ts release().
    */
   ackBeforeBound?: boolean;
+  /**
+   * That ACK replaced a binding of the same address still held for the client: a RELEASE of the old binding
+   * may arrive after it is sent; the service notes it in the table then (LeaseTable.expectLateRelease).
+   */
+  releaseMayTrail?: boolean;
 }
 
 export function emptyExchange(): Exchange {

@@ -43,11 +43,20 @@ export class IpxeHandoutMemory {
     for (const [mac, entry] of this.handedAt) if (now - entry.at > this.memoryMs) this.handedAt.delete(mac);
   }
 
-  /** The context's boot state plus this memory, for a request with transaction id `xid`. */
+  /**
+   * The context's boot state plus this memory, for a request with transaction
+   * id `xid`. One object serves every request: each decision is made
+   * synchronously with the xid it was handed (no allocation per packet).
+   */
   wrap(state: BootState): (xid: number | null) => BootState {
-    return (xid) => ({
+    let currentXid: number | null = null;
+    const view: BootState = {
       isOnceDone: (hostName) => state.isOnceDone(hostName),
-      wasRecentlyHandedIpxe: (mac) => this.wasRecentlyHandedIpxe(mac, xid),
-    });
+      wasRecentlyHandedIpxe: (mac) => this.wasRecentlyHandedIpxe(mac, currentXid),
+    };
+    return (xid) => {
+      currentXid = xid;
+      return view;
+    };
   }
 }

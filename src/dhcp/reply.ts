@@ -9,7 +9,7 @@ import {
   BootOp, BOOTP_MIN_PACKET_BYTES, DHCP_MIN_MAX_MESSAGE_BYTES, FILE_BYTES, IP_UDP_HEADER_BYTES, MessageType, OptionCode,
 } from './codec/constants.js';
 import { Option, readOption, writeOption } from './codec/options.js';
-import { emptyPacket, encodingLength, type DhcpPacket } from './codec/packet.js';
+import { encodingLength, type DhcpPacket } from './codec/packet.js';
 import { buildPxeVendorOptions } from './codec/pxe-vendor.js';
 
 /** Option 175 payload: sub-option 176 (no-pxedhcp), length 1, value 1 (iPXE include/ipxe/dhcp.h DHCP_EB_NO_PXEDHCP). */
@@ -47,35 +47,31 @@ export function maxReplyBytes(request: DhcpPacket): number {
 
 export function buildReply(input: ReplyInput): DhcpPacket {
   const { request, type, decision } = input;
-  const reply = emptyPacket();
-  reply.op = BootOp.Reply;
-  reply.htype = request.htype;
-  reply.hlen = request.hlen;
-  reply.xid = request.xid;
-  reply.flags = request.flags;
-  reply.giaddr = request.giaddr;
-  reply.chaddr = Buffer.from(request.chaddr);
-  // RFC 2131 table 3: ciaddr is copied into ACKs (renewing, INFORM), zero in OFFER and NAK.
-  reply.ciaddr = type === MessageType.Ack ? request.ciaddr : 0;
-  reply.yiaddr = input.yiaddr;
-  const options = reply.options;
-  writeOption(options, Option.messageType, type);
-  writeOption(options, Option.serverIdentifier, input.serverId);
+  const options = new Map<number, Buffer>();
+  const reply: DhcpPacket = {
+    op: BootOp.Reply, htype: request.htype, hlen: request.hlen, hops: 0, xid: request.xid, secs: 0, flags: request.flags,
+    // RFC 2131 table 3: ciaddr is copied into ACKs (renewing, INFORM), zero in OFFER and NAK.
+    ciaddr: type === MessageType.Ack ? request.ciaddr : 0,
+    yiaddr: input.yiaddr, siaddr: 0, giaddr: request.giaddr,
+    // Shared with the request, never written to: the encoder copies it.
+    chaddr: request.chaddr,
+    sname: '', file: '', options,
+  };
+  options.set(OptionCode.MessageType, MESSAGE_TYPE_BYTES[type]!);
+  options.set(OptionCode.ServerIdentifier, cachedU32(input.serverId));
 
   if (type === MessageType.Nak) {
     if (input.message) writeOption(options, Option.message, input.message);
     return reply;
   }
 
-  if (input.leaseTimeS !== null) setLeaseTime(reply, input.leaseTimeS);
-  const subnet = input.subnet;
-  if (subnet !== null) {
-    writeOption(options, Option.subnetMask, subnet.cidr.mask);
-    if (subnet.router !== null) writeOption(options, Option.router, [subnet.router]);
-    if (subnet.dns.length > 0) writeOption(options, Option.domainServer, subnet.dns);
-    if (subnet.domain !== null) writeOption(options, Option.domainName, subnet.domain);
-    writeOption(options, Option.broadcastAddress, subnet.cidr.broadcast);
+  if (input.leaseTimeS !== null) {
+    const times = leaseTimeOptions(input.leaseTimeS);
+    options.set(OptionCode.LeaseTime, times[0]);
+    options.set(OptionCode.RenewalTime, times[1]);
+    options.set(OptionCode.RebindingTime, times[2]);
   }
+  if (input.subnet !== null) for (const [code, data] of subnetOptions(input.subnet)) options.set(code, data);
   if (input.hostName) writeOption(options, Option.hostName, input.hostName);
   if (decision !== null) addBootOptions(reply, request, decision);
   // iPXE waits about 3 s after an address offer for a proxyDHCP offer that an
@@ -88,6 +84,57 @@ export function buildReply(input: ReplyInput): DhcpPacket {
   if (relayInfo !== undefined) options.set(OptionCode.RelayAgentInformation, Buffer.from(relayInfo));
   fitToClient(reply, maxReplyBytes(request));
   return reply;
+}
+
+/*
+ * Option payloads that are the same in every reply (message type, server id,
+ * a subnet's options, the configured lease time) are built once and shared by
+ * the replies, which only read them (the encoder copies). Keyed by value or by
+ * the config object, so a reload simply makes new ones.
+ */
+const MESSAGE_TYPE_BYTES: Record<number, Buffer> = Object.fromEntries(
+  [MessageType.Offer, MessageType.Ack, MessageType.Nak].map((value) => [value, Buffer.from([value])]),
+);
+
+const u32Payloads = new Map<number, Buffer>();
+function cachedU32(value: number): Buffer {
+  let payload = u32Payloads.get(value);
+  if (payload === undefined) {
+    if (u32Payloads.size >= 64) u32Payloads.clear();
+    payload = Buffer.alloc(4);
+    payload.writeUInt32BE(value >>> 0, 0);
+    u32Payloads.set(value, payload);
+  }
+  return payload;
+}
+
+const leaseTimePayloads = new Map<number, [Buffer, Buffer, Buffer]>();
+function leaseTimeOptions(leaseTimeS: number): [Buffer, Buffer, Buffer] {
+  let payloads = leaseTimePayloads.get(leaseTimeS);
+  if (payloads === undefined) {
+    if (leaseTimePayloads.size >= 16) leaseTimePayloads.clear();
+    const options = new Map<number, Buffer>();
+    setLeaseTimeOptions(options, leaseTimeS);
+    payloads = [options.get(OptionCode.LeaseTime)!, options.get(OptionCode.RenewalTime)!, options.get(OptionCode.RebindingTime)!];
+    leaseTimePayloads.set(leaseTimeS, payloads);
+  }
+  return payloads;
+}
+
+const subnetPayloads = new WeakMap<SubnetConfig, [number, Buffer][]>();
+function subnetOptions(subnet: SubnetConfig): [number, Buffer][] {
+  let payloads = subnetPayloads.get(subnet);
+  if (payloads === undefined) {
+    const options = new Map<number, Buffer>();
+    writeOption(options, Option.subnetMask, subnet.cidr.mask);
+    if (subnet.router !== null) writeOption(options, Option.router, [subnet.router]);
+    if (subnet.dns.length > 0) writeOption(options, Option.domainServer, subnet.dns);
+    if (subnet.domain !== null) writeOption(options, Option.domainName, subnet.domain);
+    writeOption(options, Option.broadcastAddress, subnet.cidr.broadcast);
+    payloads = [...options];
+    subnetPayloads.set(subnet, payloads);
+  }
+  return payloads;
 }
 
 function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDecision): void {
@@ -122,7 +169,11 @@ function fitToClient(reply: DhcpPacket, maxBytes: number): void {
 
 /** Options 51, 58, 59 of a reply; RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease. */
 export function setLeaseTime(reply: DhcpPacket, leaseTimeS: number): void {
-  writeOption(reply.options, Option.leaseTime, leaseTimeS);
-  writeOption(reply.options, Option.renewalTime, Math.floor(leaseTimeS * 0.5));
-  writeOption(reply.options, Option.rebindingTime, Math.floor(leaseTimeS * 0.875));
+  setLeaseTimeOptions(reply.options, leaseTimeS);
+}
+
+function setLeaseTimeOptions(options: Map<number, Buffer>, leaseTimeS: number): void {
+  writeOption(options, Option.leaseTime, leaseTimeS);
+  writeOption(options, Option.renewalTime, Math.floor(leaseTimeS * 0.5));
+  writeOption(options, Option.rebindingTime, Math.floor(leaseTimeS * 0.875));
 }

@@ -114,7 +114,8 @@ export class DhcpServer {
     });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Offer, this.ports()) });
-    exchange.event = this.event('dhcp.offer', retried ? 'harmless' : 'ok', retried ? `retried DISCOVER: offered ${formatIpv4(address)} again` : `offered ${formatIpv4(address)}`, mac, address, host, identity, decision);
+    const ipText = formatIpv4(address);
+    exchange.event = this.event('dhcp.offer', retried ? 'harmless' : 'ok', retried ? `retried DISCOVER: offered ${ipText} again` : `offered ${ipText}`, mac, ipText, host, identity, decision);
     if (evicted !== null) exchange.persistLater.push({ ...LeaseTable.recordOf(evicted), state: 'released', expiresAt: now });
     return exchange;
   }
@@ -169,8 +170,8 @@ export class DhcpServer {
     }
     if (reserved !== null) this.evictOther(reserved, mac);
     const config = this.config();
-    const before = this.table.leaseOf(mac);
-    const previous = before === null ? null : { ...before };
+    // bind() puts a new Lease object in the table and never changes this one: it is the rollback's copy.
+    const previous = this.table.leaseOf(mac);
     const lease = this.table.bind(mac, address, now, config.dhcp.leaseTimeS, this.meta(packet, host, identity));
     const reply = buildReply({
       request: packet, type: MessageType.Ack, serverId: this.serverId, yiaddr: address, leaseTimeS: config.dhcp.leaseTimeS,
@@ -181,14 +182,18 @@ export class DhcpServer {
     exchange.mustPersist.push(LeaseTable.recordOf(lease));
     exchange.rollback = () => this.table.restore(previous, mac, address);
     const renewal = phase === 'renewing' || phase === 'rebinding';
-    exchange.event = this.event('dhcp.ack', 'ok', `${phase}: ${renewal ? 'renewed' : 'leased'} ${formatIpv4(address)} for ${config.dhcp.leaseTimeS}s`, mac, address, host, identity, decision);
+    const ipText = formatIpv4(address);
+    exchange.event = this.event('dhcp.ack', 'ok', `${phase}: ${renewal ? 'renewed' : 'leased'} ${ipText} for ${config.dhcp.leaseTimeS}s`, mac, ipText, host, identity, decision);
     exchange.completed = {
-      mac, ip: formatIpv4(address), host: host?.name ?? null, firmware: firmwareLabel(identity),
+      mac, ip: ipText, host: host?.name ?? null, firmware: lease.firmware ?? firmwareLabel(identity),
       bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null,
     };
     exchange.handed = decision;
     exchange.handedXid = packet.xid;
     exchange.ackBeforeBound = phase === 'selecting' || phase === 'init-reboot';
+    // The client started over (SELECTING, INIT-REBOOT) while we still held its binding of this address: if it
+    // RELEASEd that binding first, the RELEASE has not arrived yet and may still, after this ACK (see release()).
+    exchange.releaseMayTrail = exchange.ackBeforeBound && previous !== null && previous.ip === address && holdsBinding(previous, now);
     return exchange;
   }
 
@@ -197,7 +202,7 @@ export class DhcpServer {
     const reply = buildReply({ request: packet, type: MessageType.Nak, serverId: this.serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision: null, message: why });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Nak, this.ports()) });
-    exchange.event = this.event('dhcp.nak', 'failure', `NAK for ${formatIpv4(address)}: ${why}`, mac, address, host, identity);
+    exchange.event = this.event('dhcp.nak', 'failure', `NAK for ${formatIpv4(address)}: ${why}`, mac, formatIpv4(address), host, identity);
     return exchange;
   }
 
@@ -214,7 +219,7 @@ export class DhcpServer {
     const exchange = emptyExchange();
     exchange.persistLater.push(record);
     const host = this.config().hostsByMac.get(mac) ?? null;
-    exchange.event = this.event('dhcp.decline', 'failure', `client found ${formatIpv4(address)} already in use on the network; kept out of the pool for ${this.config().dhcp.declineHoldS}s`, mac, address, host, null);
+    exchange.event = this.event('dhcp.decline', 'failure', `client found ${formatIpv4(address)} already in use on the network; kept out of the pool for ${this.config().dhcp.declineHoldS}s`, mac, formatIpv4(address), host, null);
     exchange.warning = { message: 'DHCP address conflict: a client declined its address (another machine uses it without a lease?)', fields: { mac, ip: formatIpv4(address) } };
     return exchange;
   }
@@ -233,11 +238,17 @@ export class DhcpServer {
     // most 32 datagrams per socket per loop turn) the REQUEST can be handled first. Releasing here would put a
     // `released` record after the ACKed `bound` one (RELIABILITY.md gap 1).
     if (this.table.hasAckInFlight(mac)) return dropped('release-before-ack');
+    // After that ACK is sent, the RELEASE of the binding it replaced can still trail in (a reordering of a few
+    // milliseconds, e.g. the two packets taking different CPUs' receive queues): for a short while, when that
+    // binding was still held, a RELEASE of the same address is taken for that one. Nothing distinguishes it from
+    // the client releasing its new lease at once; wrongly kept, a lease stays bound until it expires (harmless);
+    // wrongly released, an address the client uses could go to another (see DHCP_LATE_RELEASE_MS).
+    if (this.table.takeLateRelease(mac, packet.ciaddr, now)) return dropped('release-overtaken');
     this.table.release(mac, now);
     const exchange = emptyExchange();
     exchange.persistLater.push(LeaseTable.recordOf(lease));
     const host = this.config().hostsByMac.get(mac) ?? null;
-    exchange.event = this.event('dhcp.release', 'ok', `released ${formatIpv4(lease.ip)}`, mac, lease.ip, host, null);
+    exchange.event = this.event('dhcp.release', 'ok', `released ${formatIpv4(lease.ip)}`, mac, formatIpv4(lease.ip), host, null);
     return exchange;
   }
 
@@ -253,7 +264,7 @@ export class DhcpServer {
     });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Ack, this.ports()) });
-    exchange.event = this.event('dhcp.inform', 'ok', `INFORM from ${formatIpv4(packet.ciaddr)} answered`, mac, packet.ciaddr, host, identity, decision);
+    exchange.event = this.event('dhcp.inform', 'ok', `INFORM from ${formatIpv4(packet.ciaddr)} answered`, mac, formatIpv4(packet.ciaddr), host, identity, decision);
     exchange.handed = decision;
     exchange.handedXid = packet.xid;
     return exchange;
@@ -264,15 +275,22 @@ export class DhcpServer {
     return { server: dhcp.port, client: dhcp.clientPort };
   }
 
-  private event(kind: ExchangeEvent['kind'], outcome: ExchangeEvent['outcome'], message: string, mac: string, address: number | null, host: HostConfig | null, identity: ClientIdentity | null, decision: BootDecision | null = null): ExchangeEvent {
-    const details: Record<string, unknown> = { mac, ip: address === null ? null : formatIpv4(address), host: host?.name ?? null, firmware: identity === null ? null : firmwareLabel(identity) };
+  private event(kind: ExchangeEvent['kind'], outcome: ExchangeEvent['outcome'], message: string, mac: string, ip: string | null, host: HostConfig | null, identity: ClientIdentity | null, decision: BootDecision | null = null): ExchangeEvent {
+    const hostName = host?.name ?? null;
+    const details: Record<string, unknown> = { mac, ip, host: hostName, firmware: identity === null ? null : firmwareLabel(identity) };
     if (decision !== null) {
       details.bootFile = decision.bootFile;
       details.reason = decision.reason;
     }
     if (identity?.unknownArch) details.unknownArch = identity.archCode;
-    return { kind, outcome, message, mac, ip: address === null ? null : formatIpv4(address), host: host?.name ?? null, details };
+    return { kind, outcome, message, mac, ip, host: hostName, details };
   }
+}
+
+/** The lease is a binding still in force (bound, or an offer standing on one), not a bare offer or a released one. */
+function holdsBinding(lease: Lease, now: number): boolean {
+  if (lease.state === 'released' || !LeaseTable.isActive(lease, now)) return false;
+  return lease.state === 'bound' || lease.boundUntil !== null;
 }
 
 /** `bios`, `uefi-x64 ipxe`, `uefi-x64 http`: firmware and stage in one word for logs and leases. */

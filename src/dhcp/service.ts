@@ -50,6 +50,17 @@ export const DHCP_STATE_RETRY_MS = 5_000;
  * expire anyway (the client then rebinds or restarts, which is retried).
  */
 export const DHCP_DEGRADED_MIN_LEASE_S = 10;
+/**
+ * How long after an ACK to a client in SELECTING or INIT-REBOOT, which
+ * replaced a binding of the same address we still held (its RELEASE, if it
+ * sent one, has not been seen), a RELEASE for that address is taken for the
+ * old binding's, overtaken on the way (see server.ts release()). Far above
+ * the reordering of two packets a client sends a millisecond apart (a few
+ * ms when a loaded CPU defers its receive work), below how soon a real
+ * client releases a lease it just took: `dhclient -x; dhclient -1;
+ * dhclient -r` in the interop test releases about 1 s after the ACK.
+ */
+export const DHCP_LATE_RELEASE_MS = 200;
 
 const METRIC = {
   messages: ['netboot_dhcp_messages_total', 'DHCP messages received and sent, by type'],
@@ -77,7 +88,10 @@ class DhcpService implements Service {
   private proxy: ProxyServer | null = null;
   private readonly ipxeMemory = new IpxeHandoutMemory();
   private sweepTimer: NodeJS.Timeout | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** ACKs decided and waiting for their journal write (stop() lets them finish). */
+  private acksWaitingForDisk = 0;
+  /** Resolves stop()'s wait once acksWaitingForDisk is back to 0. */
+  private drained: (() => void) | null = null;
   private stopping = false;
   private readonly lastWarningAt = new Map<string, number>();
   private readonly counters = { received: 0, replied: 0, dropped: 0, persistErrors: 0, degradedAcks: 0 };
@@ -285,17 +299,31 @@ class DhcpService implements Service {
     }
     const journal = this.journal;
     const table = this.table;
-    const acked = exchange.ackBeforeBound === true ? exchange.mustPersist.map((record) => record.mac) : [];
-    for (const mac of acked) table?.ackInFlight(mac, true);
-    const work = Promise.all(exchange.mustPersist.map((record) => journal.append(record))).finally(() => {
-      for (const mac of acked) table?.ackInFlight(mac, false);
-    }).then(
+    const ackBeforeBound = exchange.ackBeforeBound === true;
+    if (ackBeforeBound) for (const record of exchange.mustPersist) table?.ackInFlight(record.mac, true);
+    // One promise per batch from the journal; one more here, per ACK (not a chain of them).
+    const written = exchange.mustPersist.length === 1
+      ? journal.append(exchange.mustPersist[0]!)
+      : Promise.all(exchange.mustPersist.map((record) => journal.append(record)));
+    this.acksWaitingForDisk += 1;
+    const settled = (): void => {
+      if (ackBeforeBound) for (const record of exchange.mustPersist) table?.ackInFlight(record.mac, false);
+      this.acksWaitingForDisk -= 1;
+      if (this.acksWaitingForDisk === 0 && this.drained !== null) this.drained();
+    };
+    written.then(
       () => {
+        settled();
         this.persistSucceeded();
         this.recordEvent(exchange, null);
         this.send(exchange, path);
+        if (exchange.releaseMayTrail === true && table !== null) {
+          const now = Date.now();
+          for (const record of exchange.mustPersist) table.expectLateRelease(record.mac, record.ip, now + DHCP_LATE_RELEASE_MS);
+        }
       },
       (error: Error) => {
+        settled();
         exchange.rollback?.();
         this.persistFailed(error, exchange.mustPersist[0]?.mac ?? null);
         if (this.shortenToDurable(exchange, journal, Date.now())) {
@@ -309,8 +337,6 @@ class DhcpService implements Service {
         }
       },
     );
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
   }
 
   /** Records the exchange's event, with a note on what the lease file did to it. */
@@ -431,8 +457,12 @@ class DhcpService implements Service {
 
   async stop(drainMs: number): Promise<void> {
     this.stopping = true;
-    if (this.inFlight.size > 0) {
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, drainMs).unref())]);
+    if (this.acksWaitingForDisk > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => { this.drained = resolve; }),
+        new Promise((resolve) => setTimeout(resolve, drainMs).unref()),
+      ]);
+      this.drained = null;
     }
     await this.closeEverything();
   }

@@ -23,14 +23,18 @@ import { formatIpv4 } from '../net/ipv4.js';
 import type { Destination } from './transmit.js';
 
 /**
- * Room for a boot storm: a queued 300-byte datagram costs about 1.2 KB of
- * buffer, so 1 MiB holds ~800 packets, four times 200 machines' DISCOVERs
- * arriving together. Not more: under sustained overload a deeper queue only
- * makes every answer late (clients give up on a reply after a few seconds
- * and retransmit), where a full queue drops and the client's retry finds
- * room. The kernel caps it at net.core.rmem_max.
+ * Room for a boot storm and for the moments the process is off the CPU: a
+ * queued 300-byte datagram costs 1.2-2.3 KB of buffer (its skb), so 2 MiB
+ * (the kernel doubles it) holds some 1,800-3,500 packets, 0.1-0.2 s at
+ * 10,000 exchanges a second. With 1 MiB the benchmark saw the kernel drop
+ * hundreds of packets a run at 8,000-10,000/s while netboot was off the CPU
+ * for some tens of ms on a shared 2-core box. Not more: under sustained
+ * overload a deeper queue only makes every answer late (a 4 MiB setting
+ * once turned a 2× overload into every answer arriving after perfdhcp's 1 s
+ * timeout), where a full queue drops and the client's retry finds room.
+ * The kernel caps it at net.core.rmem_max (often 208 KiB: see docs/dhcp.md).
  */
-export const DHCP_RECEIVE_BUFFER_BYTES = 1024 * 1024;
+export const DHCP_RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /** A socket replies can be sent through. */
 export interface ReplyPath {
@@ -71,14 +75,30 @@ export function systemdSockets(prefix: string, env: NodeJS.ProcessEnv = process.
 }
 
 function makeReplyPath(socket: Socket, label: string): ReplyPath {
+  // Replies go to few addresses (the relays, the broadcast address): their text is kept, not rebuilt per reply.
+  let lastAddress = -1;
+  let lastText = '';
   return {
     label,
     send: (data, destination, onError) => {
-      socket.send(data, destination.port, formatIpv4(destination.address), (error) => {
+      if (destination.address !== lastAddress) {
+        lastAddress = destination.address;
+        lastText = formatIpv4(destination.address);
+      }
+      socket.send(data, destination.port, lastText, (error) => {
         if (error) onError(error);
       });
     },
   };
+}
+
+/**
+ * dgram's address lookup for sockets that only ever send to IPv4 literals:
+ * answers at once, where the default (dns.lookup) answers a literal on the
+ * next tick, one more callback per reply.
+ */
+function literalLookup(address: string, _family: unknown, callback: (error: Error | null, address: string, family: number) => void): void {
+  callback(null, address, 4);
 }
 
 /**
@@ -98,7 +118,7 @@ async function probeFree(address: string, port: number, what: string): Promise<v
 }
 
 async function bindSocket(options: { address?: string; port?: number; fd?: number }, what: string, port: number): Promise<Socket> {
-  const socket = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: DHCP_RECEIVE_BUFFER_BYTES });
+  const socket = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: DHCP_RECEIVE_BUFFER_BYTES, lookup: literalLookup as never });
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(bindError(error, what, port));
     socket.once('error', onError);

@@ -57,10 +57,11 @@ const OVERLOAD_FILE = 1;
 const OVERLOAD_SNAME = 2;
 
 /**
- * Decodes one packet. Option values are views into `buf` (no copies on the
- * hot path): do not change `buf` while the packet is in use. Checks, in order: the fixed header and cookie are there
- * (240 bytes), every option length fits its field, option 52 names fields
- * that exist, option 53 (if present) is one known byte.
+ * Decodes one packet. Option values and chaddr are views into `buf` (no
+ * copies on the hot path): do not change `buf` while the packet is in use.
+ * Checks, in order: the fixed header and cookie are there (240 bytes), every
+ * option length fits its field, option 52 names fields that exist, option 53
+ * (if present) is one known byte.
  */
 export function decodePacket(buf: Uint8Array, offset = 0, end = buf.length): DhcpPacket {
   const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -104,7 +105,7 @@ export function decodePacket(buf: Uint8Array, offset = 0, end = buf.length): Dhc
     yiaddr: bytes.readUInt32BE(at(OFFSET.yiaddr)),
     siaddr: bytes.readUInt32BE(at(OFFSET.siaddr)),
     giaddr: bytes.readUInt32BE(at(OFFSET.giaddr)),
-    chaddr: Buffer.from(bytes.subarray(at(OFFSET.chaddr), at(OFFSET.chaddr) + CHADDR_BYTES)),
+    chaddr: bytes.subarray(at(OFFSET.chaddr), at(OFFSET.chaddr) + CHADDR_BYTES),
     sname,
     file,
     options,
@@ -174,13 +175,13 @@ export function encodingLength(packet: DhcpPacket): number {
 /** Writes the packet into `buf` at `offset` (allocating when no buffer is given) and returns the buffer. */
 export function encodePacket(packet: DhcpPacket, buf?: Buffer, offset = 0): Buffer {
   const length = encodingLength(packet);
-  const out = buf ?? Buffer.alloc(length + offset);
+  // allocUnsafe: a slice of Node's shared pool, not a fresh zeroed allocation per reply; zeroed just below.
+  const out = buf ?? Buffer.allocUnsafe(length + offset);
   if (out.length - offset < length) throw new EncodeError(`buffer has ${out.length - offset} bytes from offset ${offset}; packet needs ${length}`);
   if (packet.chaddr.length > CHADDR_BYTES) throw new EncodeError(`chaddr is ${packet.chaddr.length} bytes; the field holds ${CHADDR_BYTES}`);
-  const sname = Buffer.from(packet.sname, 'latin1');
-  const file = Buffer.from(packet.file, 'latin1');
-  if (sname.length > SNAME_BYTES) throw new EncodeError(`sname is ${sname.length} bytes; the field holds ${SNAME_BYTES}`);
-  if (file.length > FILE_BYTES) throw new EncodeError(`file is ${file.length} bytes; the field holds ${FILE_BYTES}`);
+  // latin1 is one byte per UTF-16 unit, so the string's length is its size on the wire.
+  if (packet.sname.length > SNAME_BYTES) throw new EncodeError(`sname is ${packet.sname.length} bytes; the field holds ${SNAME_BYTES}`);
+  if (packet.file.length > FILE_BYTES) throw new EncodeError(`file is ${packet.file.length} bytes; the field holds ${FILE_BYTES}`);
   out.fill(0, offset, offset + length);
   out[offset + OFFSET.op] = packet.op;
   out[offset + OFFSET.htype] = packet.htype;
@@ -194,8 +195,8 @@ export function encodePacket(packet: DhcpPacket, buf?: Buffer, offset = 0): Buff
   out.writeUInt32BE(packet.siaddr >>> 0, offset + OFFSET.siaddr);
   out.writeUInt32BE(packet.giaddr >>> 0, offset + OFFSET.giaddr);
   packet.chaddr.copy(out, offset + OFFSET.chaddr);
-  sname.copy(out, offset + OFFSET.sname);
-  file.copy(out, offset + OFFSET.file);
+  if (packet.sname.length > 0) out.write(packet.sname, offset + OFFSET.sname, 'latin1');
+  if (packet.file.length > 0) out.write(packet.file, offset + OFFSET.file, 'latin1');
   out.writeUInt32BE(DHCP_MAGIC_COOKIE, offset + OFFSET.cookie);
   let position = offset + OFFSET.options;
   for (const [code, data] of packet.options) {
@@ -226,12 +227,14 @@ export function wantsBroadcast(packet: DhcpPacket): boolean {
   return (packet.flags & BROADCAST_FLAG) !== 0;
 }
 
+/** Two-digit lower-case hex of every byte value (clientMac runs for every packet). */
+const HEX = Array.from({ length: 256 }, (_, value) => value.toString(16).padStart(2, '0'));
+
 /** The client's MAC as `aa:bb:cc:dd:ee:ff`, or null when the hardware address is not Ethernet's 6 bytes. */
 export function clientMac(packet: DhcpPacket): string | null {
-  if (packet.hlen !== 6) return null;
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(packet.chaddr[i]!.toString(16).padStart(2, '0'));
-  return parts.join(':');
+  if (packet.hlen !== 6 || packet.chaddr.length < 6) return null;
+  const c = packet.chaddr;
+  return `${HEX[c[0]!]}:${HEX[c[1]!]}:${HEX[c[2]!]}:${HEX[c[3]!]}:${HEX[c[4]!]}:${HEX[c[5]!]}`;
 }
 
 /** A packet with every field zero and no options, to build on. */

@@ -20,17 +20,20 @@ export interface LeaseRecord {
   lastSeenAt: number;
 }
 
+/**
+ * One JSON line, written out by hand (one line per ACK, on the hot path): the
+ * same text JSON.stringify makes of the record's fields in this order. Only
+ * the free-text fields need escaping; mac, ip and state are fixed-alphabet.
+ */
 export function formatLeaseRecord(record: LeaseRecord): string {
-  return `${JSON.stringify({
-    mac: record.mac,
-    ip: formatIpv4(record.ip),
-    state: record.state,
-    expiresAt: record.expiresAt,
-    hostName: record.hostName,
-    firmware: record.firmware,
-    reserved: record.reserved,
-    lastSeenAt: record.lastSeenAt,
-  })}\n`;
+  return `{"mac":${JSON.stringify(record.mac)},"ip":"${formatIpv4(record.ip)}","state":"${record.state}","expiresAt":${jsonNumber(record.expiresAt)},`
+    + `"hostName":${record.hostName === null ? 'null' : JSON.stringify(record.hostName)},"firmware":${record.firmware === null ? 'null' : JSON.stringify(record.firmware)},`
+    + `"reserved":${record.reserved ? 'true' : 'false'},"lastSeenAt":${jsonNumber(record.lastSeenAt)}}\n`;
+}
+
+/** JSON's spelling of a number (a non-finite one is null, as in JSON.stringify). */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
 }
 
 /** A record from one line, or a reason it is not one. */

@@ -45,6 +45,8 @@ export class LeaseTable {
   private reservations = new Map<number, string>();
   /** MAC → ACKs to SELECTING / INIT-REBOOT clients decided but not yet sent (journal write in flight); see server.ts release(). */
   private readonly acksInFlight = new Map<string, number>();
+  /** MAC → a RELEASE of this address until then is the replaced binding's, arriving late; see server.ts release(). */
+  private readonly lateReleases = new Map<string, { ip: number; until: number }>();
 
   constructor(subnets: SubnetConfig[], reservations: Map<number, string>, excluded: number[]) {
     this.configure(subnets, reservations, excluded);
@@ -187,6 +189,19 @@ export class LeaseTable {
     return this.acksInFlight.has(mac);
   }
 
+  /** After an ACK that replaced a binding of `address` still held for `mac`: its RELEASE may arrive until `until`. */
+  expectLateRelease(mac: string, address: number, until: number): void {
+    this.lateReleases.set(mac, { ip: address, until });
+  }
+
+  /** Whether a RELEASE of `address` by `mac` now is that late one; it is used up (one RELEASE per binding). */
+  takeLateRelease(mac: string, address: number, now: number): boolean {
+    const late = this.lateReleases.get(mac);
+    if (late === undefined) return false;
+    this.lateReleases.delete(mac);
+    return late.ip === address && now <= late.until;
+  }
+
   /** RELEASE: the address is free again, the MAC keeps it as history (it is offered the same one next time). */
   release(mac: string, now: number): Lease | null {
     const lease = this.byMac.get(mac);
@@ -226,6 +241,7 @@ export class LeaseTable {
       }
     }
     for (const address of [...this.declined.keys()]) this.isDeclined(address, now);
+    for (const [mac, late] of this.lateReleases) if (late.until < now) this.lateReleases.delete(mac);
   }
 
   load(records: LeaseRecord[]): void {

@@ -88,6 +88,31 @@ describe('lease journal', () => {
     expect([...records.values()].map((entry) => [entry.mac, entry.ip & 255])).toEqual([['02:00:00:00:00:01', 13], ['02:00:00:00:00:03', 11]]);
   });
 
+  it('writes each record as the very line JSON.stringify makes of it (hand-built on the hot path)', () => {
+    const cases: LeaseRecord[] = [
+      record('02:00:00:00:00:01', '10.5.0.1'),
+      record('aa:bb:cc:dd:ee:ff', '255.255.255.255', { state: 'released', expiresAt: 0, hostName: 'we"ird\\name\u2028\n\u0001é', firmware: null, reserved: true, lastSeenAt: 5.5 }),
+      record('02:00:00:00:00:02', '0.0.0.0', { state: 'declined', expiresAt: Number.NaN, hostName: '', firmware: 'uefi-x64 ipxe', lastSeenAt: Number.POSITIVE_INFINITY }),
+    ];
+    for (const entry of cases) {
+      const { ip: address, ...rest } = entry;
+      const expected = `${JSON.stringify({ mac: rest.mac, ip: `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`, state: rest.state, expiresAt: rest.expiresAt, hostName: rest.hostName, firmware: rest.firmware, reserved: rest.reserved, lastSeenAt: rest.lastSeenAt })}\n`;
+      expect(formatLeaseRecord(entry)).toBe(expected);
+    }
+  });
+
+  it('group commit: records appended while a write is on its way share the next write', async () => {
+    const path = leaseFile();
+    const { journal } = await LeaseJournal.open(path, () => []);
+    const first = journal.append(record('02:00:00:00:02:00', '10.5.0.10'));
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the first write has started
+    const later = Array.from({ length: 50 }, (_, index) => journal.append(record(`02:00:00:00:02:${(index + 1).toString(16).padStart(2, '0')}`, `10.5.1.${index}`)));
+    await Promise.all([first, ...later]);
+    expect(journal.syncCount).toBe(2);
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(51);
+    await journal.close();
+  });
+
   it('group commit: appends made together share one write, and every one resolves after the sync', async () => {
     const path = leaseFile();
     const live: LeaseRecord[] = [];

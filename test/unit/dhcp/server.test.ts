@@ -5,6 +5,7 @@ import { decodePacket, encodePacket, messageTypeOf } from '../../../src/dhcp/cod
 import { readPxeVendorOptions } from '../../../src/dhcp/codec/pxe-vendor.js';
 import type { Exchange } from '../../../src/dhcp/exchange.js';
 import { ProxyServer } from '../../../src/dhcp/proxy.js';
+import { DHCP_LATE_RELEASE_MS } from '../../../src/dhcp/service.js';
 import { formatIpv4 } from '../../../src/net/ipv4.js';
 import { clientPacket, discover, ip, request } from './helpers.js';
 import { Lab, labConfig, LAB_YAML } from './lab.js';
@@ -293,6 +294,74 @@ describe('DECLINE, RELEASE, INFORM', () => {
     lab.table.ackInFlight(mac, false); // written and sent: a RELEASE now is the client's own
     const release = lab.handle(clientPacket({ type: MessageType.Release, mac, ciaddr: address, serverId: SERVER }));
     expect(release.persistLater[0]).toMatchObject({ state: 'released' });
+  });
+
+  /**
+   * RELIABILITY.md gap 1. A client holding A sends RELEASE(A), then starts over (DISCOVER, REQUEST); the RELEASE
+   * can reach netboot at any point of that exchange (another socket, another CPU's receive queue). Every
+   * position but the last must leave A bound to the client, last record included. The service's part is
+   * played here as it does it: ACK in flight from the decision until the journal write, then sent.
+   */
+  it('a RELEASE overtaken by the same client\'s next DISCOVER/REQUEST never outlives the new ACK, wherever it lands', () => {
+    const positions = ['before-discover', 'before-request', 'ack-in-flight', 'just-after-ack', 'late-in-window', 'after-window'] as const;
+    for (const position of positions) {
+      const lab = new Lab();
+      const mac = '02:00:00:00:04:07';
+      const address = dora(lab, mac);
+      const journal: { state: string; ip: number }[] = [];
+      const carry = (exchange: Exchange): Exchange => {
+        for (const record of [...exchange.persistLater, ...exchange.mustPersist]) journal.push({ state: record.state, ip: record.ip });
+        return exchange;
+      };
+      const release = (): Exchange => carry(lab.handle(clientPacket({ type: MessageType.Release, mac, ciaddr: address, serverId: SERVER })));
+
+      if (position === 'before-discover') release();
+      lab.advance(0.001);
+      const offer = only(carry(lab.handle(discover(mac))));
+      expect(formatIpv4(offer.packet.yiaddr), position).toBe(address);
+      if (position === 'before-request') release();
+      const ack = carry(lab.handle(request(mac, { requested: address, serverId: SERVER })));
+      expect(ack.ackBeforeBound, position).toBe(true);
+      lab.table.ackInFlight(mac, true);
+      if (position === 'ack-in-flight') expect(release().dropReason).toBe('release-before-ack');
+      lab.advance(0.002); // the journal write
+      lab.table.ackInFlight(mac, false);
+      if (ack.releaseMayTrail) lab.table.expectLateRelease(mac, ip(address), lab.now + DHCP_LATE_RELEASE_MS);
+      if (position === 'just-after-ack') expect(release().dropReason).toBe('release-overtaken');
+      if (position === 'late-in-window') {
+        lab.advance(DHCP_LATE_RELEASE_MS / 1000);
+        expect(release().dropReason).toBe('release-overtaken');
+      }
+      if (position === 'after-window') {
+        // Nothing tells this apart from the client releasing the lease it was just given: honoured (docs/dhcp.md).
+        lab.advance(DHCP_LATE_RELEASE_MS / 1000 + 0.001);
+        expect(release().dropReason).toBeNull();
+        expect(lab.table.leaseOf(mac)?.state).toBe('released');
+        continue;
+      }
+      expect(lab.table.leaseOf(mac), position).toMatchObject({ ip: ip(address), state: 'bound' });
+      expect(journal.at(-1), position).toEqual({ state: 'bound', ip: ip(address) });
+      // The trailing RELEASE is expected once: the client's own next RELEASE is honoured.
+      if (position === 'just-after-ack' || position === 'late-in-window') expect(release().persistLater[0]).toMatchObject({ state: 'released' });
+    }
+  });
+
+  it('no grace for a RELEASE after a binding whose RELEASE already came in order, nor after a renewal', () => {
+    const lab = new Lab();
+    const mac = '02:00:00:00:04:08';
+    const address = dora(lab, mac);
+    expect(lab.handle(clientPacket({ type: MessageType.Release, mac, ciaddr: address, serverId: SERVER })).dropReason).toBeNull();
+    const offer = only(lab.handle(discover(mac)));
+    const again = lab.handle(request(mac, { requested: formatIpv4(offer.packet.yiaddr), serverId: SERVER }));
+    expect(again.ackBeforeBound).toBe(true);
+    expect(again.releaseMayTrail).toBe(false);
+    const renewal = lab.handle(clientPacket({ type: MessageType.Request, mac, ciaddr: address }));
+    expect(renewal.ackBeforeBound).toBe(false);
+    expect(renewal.releaseMayTrail).toBeFalsy();
+    // INIT-REBOOT of a lease still held (a client restarted without releasing) may be trailed by the old RELEASE.
+    const initReboot = lab.handle(request(mac, { requested: address }));
+    expect(initReboot.ackBeforeBound).toBe(true);
+    expect(initReboot.releaseMayTrail).toBe(true);
   });
 
   it('marks only ACKs to clients without a lease yet (SELECTING, INIT-REBOOT) as before-bound, not renewals', () => {
