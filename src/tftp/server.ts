@@ -70,13 +70,22 @@ const METRIC_ACTIVE = 'netboot_tftp_active_transfers';
 /** Names pxelinux and GRUB probe one after another; a miss there is routine. */
 const PROBED_CONFIG_NAME = /^(?:pxelinux\.cfg\/|grub\/grub\.cfg|grub\.cfg|ipxe\/|netboot\/)/;
 
+/** One request's hold on the limits (maxTransfers, per client) and on its client's `address:port`. */
+interface Slot {
+  /** Null while the request is being resolved and the transfer port bound. */
+  transfer: RunningTransfer | null;
+  released: boolean;
+}
+
 export class TftpServer {
   private socket: Socket | null = null;
   private boundTo = '';
-  /** By client `address:port`; null while the request is being resolved. A retransmitted RRQ finds its entry and is ignored. */
-  private readonly active = new Map<string, RunningTransfer | null>();
+  /** By client `address:port`. A retransmitted RRQ finds its entry and is ignored; see startTransfer. */
+  private readonly active = new Map<string, Slot>();
   /** Requests and transfers per client address, for maxTransfersPerClient. */
   private readonly perClient = new Map<string, number>();
+  /** Transfers that ended because their client asked again (see startTransfer), until their books close after the port linger. */
+  private readonly superseded = new Set<Promise<TransferResult>>();
   /** Requests being resolved plus transfers running: what maxTransfers limits. */
   private inUse = 0;
   private nextRangePort = 0;
@@ -157,9 +166,9 @@ export class TftpServer {
       });
       this.drained = null;
     }
-    const left = [...this.active.values()].filter((transfer) => transfer !== null);
+    const left = [...this.active.values()].flatMap((slot) => (slot.transfer === null ? [] : [slot.transfer]));
     for (const transfer of left) transfer.abort('Server shutting down');
-    await Promise.all(left.map((transfer) => transfer.finished));
+    await Promise.all([...left.map((transfer) => transfer.finished), ...this.superseded]);
     await this.runner?.close();
     this.runner = null;
     this.refusalWarnings.close();
@@ -253,15 +262,49 @@ export class TftpServer {
     return { mac, host, firmware, addressNumber };
   }
 
+  private countDuplicate(): void {
+    this.counters.duplicates++;
+    this.deps.metrics.inc(METRIC_DUPLICATES, 'TFTP read requests repeated from a client port whose transfer is running (ignored)');
+  }
+
+  /** Gives back a slot's share of the limits; idempotent (a slot is released early when its client starts over). */
+  private releaseSlot(clientKey: string, slot: Slot): void {
+    if (slot.released) return;
+    slot.released = true;
+    this.inUse--;
+    const address = clientKey.slice(0, clientKey.lastIndexOf(':'));
+    const left = (this.perClient.get(address) ?? 1) - 1;
+    if (left <= 0) this.perClient.delete(address);
+    else this.perClient.set(address, left);
+    if (this.active.get(clientKey) === slot) this.active.delete(clientKey);
+  }
+
   private async startTransfer(request: RequestPacket, from: RemoteInfo): Promise<void> {
     const clientKey = `${from.address}:${from.port}`;
-    // A client that retransmits its RRQ before our first reply arrives must
-    // not get a second transfer racing the first one from another TID. A
-    // normal retransmission, so counted but not logged.
-    if (this.active.has(clientKey)) {
-      this.counters.duplicates++;
-      this.deps.metrics.inc(METRIC_DUPLICATES, 'TFTP read requests repeated from a client port whose transfer is running (ignored)');
-      return;
+    const existing = this.active.get(clientKey);
+    if (existing !== undefined) {
+      // A client that retransmits its RRQ before our first reply arrives must
+      // not get a second transfer racing the first one from another TID: a
+      // normal retransmission, so counted but not logged. But a client may
+      // also ask again from the same port once it is done (PXE stacks that
+      // reuse their port, EDK2's second request after its size probe, a port
+      // the kernel hands to a new client): when the running transfer has
+      // ended or waits only for its final ACK, it is closed (done) and this
+      // is a new request. Ignoring it left such a client with nothing but
+      // the old transfer's resent last block (RELIABILITY.md gap 11).
+      if (existing.transfer === null || !(await existing.transfer.requestAgain())) {
+        this.countDuplicate();
+        return;
+      }
+      const ended = existing.transfer.finished;
+      this.superseded.add(ended);
+      void ended.finally(() => this.superseded.delete(ended));
+      this.releaseSlot(clientKey, existing);
+      if (this.active.has(clientKey)) {
+        // Another RRQ from this port took over while we asked: this one repeats it.
+        this.countDuplicate();
+        return;
+      }
     }
     const config = this.deps.config();
     const tftp = config.tftp;
@@ -283,7 +326,8 @@ export class TftpServer {
     }
     this.inUse++;
     this.perClient.set(from.address, perClient + 1);
-    this.active.set(clientKey, null);
+    const slot: Slot = { transfer: null, released: false };
+    this.active.set(clientKey, slot);
     let registered = false;
     let release = () => {};
     try {
@@ -329,7 +373,7 @@ export class TftpServer {
           onMalformed: (reason) => this.countMalformed(reason),
         },
       );
-      this.active.set(clientKey, transfer);
+      slot.transfer = transfer;
       try {
         await transfer.ready;
       } catch (error) {
@@ -351,11 +395,7 @@ export class TftpServer {
       this.report(result, summary, who.mac, who.host, from.address);
     } finally {
       release();
-      this.inUse--;
-      const left = (this.perClient.get(from.address) ?? 1) - 1;
-      if (left <= 0) this.perClient.delete(from.address);
-      else this.perClient.set(from.address, left);
-      this.active.delete(clientKey);
+      this.releaseSlot(clientKey, slot);
       if (registered) this.deps.metrics.set(METRIC_ACTIVE, 'TFTP transfers in progress', this.active.size);
       if (this.active.size === 0) this.drained?.();
     }

@@ -33,6 +33,13 @@ port.on('message', (message: ToWorker) => {
     running.get(message.id)?.abort(message.message);
     return;
   }
+  if (message.type === 'request-again') {
+    const { ask } = message;
+    const transfer = running.get(message.id);
+    if (transfer === undefined) post({ type: 'request-again', ask, ended: true });
+    else void transfer.requestAgain().then((ended) => post({ type: 'request-again', ask, ended }));
+    return;
+  }
   const { id } = message;
   const spec: TransferSpec = {
     ...message.spec,

@@ -164,6 +164,21 @@ export class Transfer {
     this.finish('failed', message);
   }
 
+  /**
+   * The client sent its RRQ again from this transfer's client port. While
+   * blocks are still owed it is a retransmitted request (queued behind a
+   * backlog, it can arrive after the transfer started): ignored, false. Once
+   * only the final ACK is missing the client has every block and has moved
+   * on to a new request from the same port: the transfer ends as done
+   * (final ACK not received), true. True as well when it has already ended.
+   */
+  requestedAgain(): boolean {
+    if (this.state === 'finished') return true;
+    if (!this.onlyFinalAckMissing) return false;
+    this.finish('done', 'final ACK not received: client sent a new request', true);
+    return true;
+  }
+
   get bytesAcked(): number {
     return Math.min(this.source.size, (this.base - 1) * this.blksize);
   }
@@ -198,7 +213,9 @@ export class Transfer {
       }
       writeDataHeader(packet, 0, block & 0xffff);
       try {
-        socket.send(packet, 0, 4 + length);
+        // A full block fills its packet exactly: sent whole, dgram makes no slice (one object fewer per block).
+        if (length === blksize) socket.send(packet);
+        else socket.send(packet, 0, 4 + length);
       } catch {
         return; // closed under us (abort); `finish` has run
       }

@@ -69,6 +69,32 @@ describe.skipIf(skipReason)(`TFTP transfer worker threads (${skipReason ?? 'dist
     expect(service.status()).toMatchObject({ completed: 4, failed: 0, active: 0 });
   });
 
+  it('an RRQ again from the same port after a worker-run size probe is a new transfer (the worker says the old one ended)', async () => {
+    const client = createSocket('udp4');
+    await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const next = () => new Promise<{ msg: Buffer; port: number }>((resolve) => client.once('message', (msg, from) => resolve({ msg, port: from.port })));
+    const before = service.status() as { started: number; sizeProbes: number };
+    let reply = next();
+    client.send(Buffer.from('\x00\x01cached.bin\x00octet\x00tsize\x000\x00', 'latin1'), service.port, '127.0.0.1');
+    const probe = await reply;
+    expect(probe.msg[1]).toBe(6);
+    client.send(Buffer.from('\x00\x05\x00\x08probe\x00', 'latin1'), probe.port, '127.0.0.1');
+    // The ERROR reaches the worker and the new RRQ the main thread in either order: an RRQ that arrives while the probe
+    // still waits for its ACK 0 is taken for a retransmission and ignored, so the client resends it, as clients do.
+    reply = next();
+    const rrq = Buffer.from('\x00\x01cached.bin\x00octet\x00tsize\x000\x00timeout\x0030\x00', 'latin1');
+    client.send(rrq, service.port, '127.0.0.1');
+    const resend = setInterval(() => client.send(rrq, service.port, '127.0.0.1'), 200);
+    const oack = await reply;
+    clearInterval(resend);
+    expect(oack.msg[1]).toBe(6);
+    expect(oack.port).not.toBe(probe.port);
+    client.send(Buffer.from('\x00\x05\x00\x08probe again\x00', 'latin1'), oack.port, '127.0.0.1');
+    for (let i = 0; i < 100 && (service.status() as { active: number }).active > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(service.status()).toMatchObject({ started: before.started + 2, sizeProbes: before.sizeProbes + 2, failed: 0, active: 0 });
+    client.close();
+  });
+
   it('a stranger gets ERROR 5 from a worker-run transfer; stop(drainMs) aborts it with an ERROR', async () => {
     const client = createSocket('udp4');
     const stranger = createSocket('udp4');

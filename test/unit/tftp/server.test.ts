@@ -506,6 +506,56 @@ describe('TFTP service: accounting (every request counted, a done transfer is do
     c.close();
   });
 
+  it('gap 11: an RRQ from the same port once only the final ACK is missing is a new request, served at once from a new TID', async () => {
+    // The overload stall: a client got every block but its final ACK never left, and a new client (or the same
+    // one) asked again from that port. The RRQ was ignored as a duplicate while the old transfer waited for its
+    // final ACK, so the only packet the new request got was the old transfer's resent last block.
+    const { service } = await startService();
+    const c = await client();
+    const first = await startRead(c, service.port, 'small.bin'); // timeout 30: no resend can come during the test
+    expect(first.packet).toMatchObject({ opcode: Opcode.Data, block: 1 });
+    for (let block = 1; block < 6; block++) {
+      c.ack(first.port, block);
+      expect((await c.next()).packet).toMatchObject({ opcode: Opcode.Data, block: block + 1 });
+    }
+    // Block 6 (the last, 440 bytes) arrived; its ACK is "lost". Same port, new request:
+    c.rrq(service.port, 'small.bin', [['blksize', '1024']]);
+    const reply = await c.next();
+    expect(reply.packet).toMatchObject({ opcode: Opcode.OptionAck, options: [['blksize', '1024']] });
+    expect(reply.port).not.toBe(first.port);
+    await waitFor(() => (service.status() as { completedWithoutFinalAck: number }).completedWithoutFinalAck === 1);
+    expect(service.status()).toMatchObject({ started: 2, completed: 1, failed: 0, duplicates: 0 });
+    c.ack(reply.port, 0);
+    for (let block = 1; block <= 3; block++) {
+      const data = await c.next();
+      expect(data.port).toBe(reply.port);
+      expect(data.packet).toMatchObject({ opcode: Opcode.Data, block });
+      c.ack(reply.port, block);
+    }
+    await waitFor(() => (service.status() as { completed: number }).completed === 2);
+    expect(service.status()).toMatchObject({ started: 2, completedWithoutFinalAck: 1, failed: 0, active: 0 });
+    c.close();
+  });
+
+  it('EDK2 asking again from the same port right after its size probe gets a new transfer, not a duplicate', async () => {
+    const { service } = await startService();
+    const c = await client();
+    c.rrq(service.port, 'small.bin', [['tsize', '0']]);
+    const probe = await c.next();
+    expect(probe.packet).toMatchObject({ opcode: Opcode.OptionAck, options: [['tsize', '3000']] });
+    c.send({ opcode: Opcode.Error, code: ErrorCode.OptionsRefused, message: 'probe' }, probe.port);
+    // At once, while the probed transfer's port still lingers (PORT_LINGER_MS).
+    c.rrq(service.port, 'small.bin', [['timeout', '30']]);
+    const reply = await c.next();
+    expect(reply.packet).toMatchObject({ opcode: Opcode.OptionAck, options: [['timeout', '30']] });
+    expect(reply.port).not.toBe(probe.port);
+    c.ack(reply.port, 0);
+    expect((await c.next()).packet).toMatchObject({ opcode: Opcode.Data, block: 1 });
+    await waitFor(() => (service.status() as { sizeProbes: number }).sizeProbes === 1);
+    expect(service.status()).toMatchObject({ started: 2, duplicates: 0, failed: 0 });
+    c.close();
+  });
+
   it('refusals are counted by a closed set of reasons (status and netboot_tftp_refused_total{reason})', async () => {
     const { service, context } = await startService();
     const c = await client();
