@@ -29,7 +29,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +188,19 @@ function cpuSplit(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
+/** CPU seconds of each thread: the main (event-loop) thread apart from the rest (for node: GC helpers, the libuv pool doing the journal writes). */
+function threadCpu(pid) {
+  let main = 0;
+  let others = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let fields;
+    try { fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' '); } catch { continue; }
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (tid === String(pid)) main += seconds;
+    else others += seconds;
+  }
+  return { main, others };
+}
 function rssMb(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
@@ -226,11 +239,14 @@ async function runAtRate(server, rate) {
     await waitListening(child);
     const cpuBefore = cpuSeconds(child.pid);
     const splitBefore = cpuSplit(child.pid);
+    const threadsBefore = threadCpu(child.pid);
     const dropsBefore = { server: udpRcvbufErrors(SERVER_NS), client: udpRcvbufErrors(CLIENT_NS) };
     const started = Date.now();
     let output;
     try {
-      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'perfdhcp', '-4', '-g', PERFDHCP_THREADS, '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1', '-W', '1000000'], { timeout: (SECONDS + 30) * 1000 });
+      // The shell reports perfdhcp's CPU time (its waited-for children's, /proc/PID/stat cutime + cstime): on a
+      // 2-core box the client is near a full core at the top rates, and what the server's threads take beside it counts.
+      output = sh('ip', ['netns', 'exec', CLIENT_NS, 'sh', '-c', 'perfdhcp "$@"; rc=$?; echo "perfdhcp-cpu-ticks $(cut -d" " -f16,17 /proc/$$/stat)"; exit $rc', 'sh', '-4', '-g', PERFDHCP_THREADS, '-l', CLIENT_IF, '-r', String(rate), '-R', String(CLIENTS), '-p', String(SECONDS), '-d', '1', '-W', '1000000'], { timeout: (SECONDS + 30) * 1000 });
     } catch (error) {
       // perfdhcp exits non-zero when packets were dropped; its report is still on stdout.
       output = `${error.stdout ?? ''}`;
@@ -241,6 +257,12 @@ async function runAtRate(server, rate) {
     const splitAfter = cpuSplit(child.pid);
     result.systemShare = (splitAfter.system - splitBefore.system) / Math.max(cpuUsed, 0.01);
     result.kernelDrops = { server: udpRcvbufErrors(SERVER_NS) - dropsBefore.server, client: udpRcvbufErrors(CLIENT_NS) - dropsBefore.client };
+    const threadsAfter = threadCpu(child.pid);
+    const ticks = /perfdhcp-cpu-ticks (\d+) (\d+)/.exec(output);
+    // Shares of one core over perfdhcp's whole run (sending period plus the -W wait).
+    result.clientCpuPercent = ticks ? ((Number(ticks[1]) + Number(ticks[2])) / 100 / elapsedS) * 100 : NaN;
+    result.mainThreadPercent = ((threadsAfter.main - threadsBefore.main) / elapsedS) * 100;
+    result.otherThreadsPercent = ((threadsAfter.others - threadsBefore.others) / elapsedS) * 100;
     result.cpuPercent = (cpuUsed / elapsedS) * 100;
     result.cpuUsPerDora = result.acks > 0 ? (cpuUsed * 1e6) / result.acks : NaN;
     result.rssMb = rssMb(child.pid);
@@ -321,6 +343,7 @@ async function latencyClient(count, relayAddress, serverAddress) {
   process.stdout.write(JSON.stringify({ medianMs: at(0.5), p99Ms: at(0.99), lost, count }));
 }
 
+const cpuShares = (result) => `CPU of one core: server main thread ${fmt(result.mainThreadPercent)}%, its other threads ${fmt(result.otherThreadsPercent)}%, perfdhcp ${fmt(result.clientCpuPercent)}%`;
 const fmt = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const pct = (value) => (Number.isFinite(value) ? `${(value * 100).toFixed(2)}%` : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
@@ -352,7 +375,7 @@ async function main() {
     process.stderr.write(`${server.name} at ${rate}/s ... `);
     const result = await runAtRate(server, rate);
     results[server.name].byRate.set(rate, result);
-    process.stderr.write(`${fmt(result.rate)} DORA/s, ${pct(result.lost)} lost, CPU ${fmt(result.cpuPercent)}%, ${fmt(result.cpuUsPerDora)} µs/DORA (${fmt(result.systemShare * 100)}% in the kernel), delays ${fmt(result.offerDelayMs, 2)} / ${fmt(result.ackDelayMs, 2)} ms, full receive buffers dropped ${result.kernelDrops.server} at the server, ${result.kernelDrops.client} at perfdhcp\n`);
+    process.stderr.write(`${fmt(result.rate)} DORA/s, ${pct(result.lost)} lost, CPU ${fmt(result.cpuPercent)}%, ${fmt(result.cpuUsPerDora)} µs/DORA (${fmt(result.systemShare * 100)}% in the kernel), delays ${fmt(result.offerDelayMs, 2)} / ${fmt(result.ackDelayMs, 2)} ms, full receive buffers dropped ${result.kernelDrops.server} at the server, ${result.kernelDrops.client} at perfdhcp; ${cpuShares(result)}\n`);
     return result;
   };
   if (ONLY_RATES !== null) {
@@ -419,6 +442,18 @@ async function main() {
       const other = results[name];
       lines.push(`| ${name} | ${ratio(nb.byRate.get(2000).rate, other.byRate.get(2000).rate)} | ${ratio(nb.sustained?.rate, other.sustained?.rate)} | ${ratio(other.latency.medianMs, nb.latency.medianMs)} | ${ratio(nb.byRate.get(2000).rssMb, other.byRate.get(2000).rssMb)} |`);
     }
+  }
+  lines.push('');
+  lines.push('Where each server stopped (the first offered rate it did not sustain, its better try): losses, kernel drops for a full receive buffer on each side, and CPU as shares of one core over the run.');
+  lines.push('');
+  lines.push('| server | offered | DORA/s (lost) | dropped at the server / at perfdhcp | perfdhcp avg delay: offer / ack ms | server main thread / other threads / perfdhcp CPU |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const name of names) {
+    const { byRate, sustained } = results[name];
+    const failed = [...byRate.entries()].filter(([rate, result]) => rate > (sustained?.offered ?? 0) && result.lost >= 0.01).sort((a, b) => a[0] - b[0])[0];
+    if (failed === undefined) continue;
+    const [rate, r] = failed;
+    lines.push(`| ${name} | ${rate} | ${fmt(r.rate)} (${pct(r.lost)}) | ${r.kernelDrops.server} / ${r.kernelDrops.client} | ${fmt(r.offerDelayMs, 2)} / ${fmt(r.ackDelayMs, 2)} | ${fmt(r.mainThreadPercent)}% / ${fmt(r.otherThreadsPercent)}% / ${fmt(r.clientCpuPercent)}% |`);
   }
   lines.push('');
   lines.push('Each server runs alone, but perfdhcp shares the machine with it (and, on a shared host, with whatever else runs): compare the columns of one run, not runs on different days. "Lost" is 1 − ACKs ÷ DISCOVERs sent.');
