@@ -8,8 +8,9 @@
  *   interval while it goes on;
  * - at most `detailedMax` such lines per interval; the rest is one summary
  *   line at the end of the interval with counts by reason and an example.
- * Memory is bounded by the same caps. The model is src/tftp/refusal-log.ts,
- * made generic so HTTP (and later TFTP) can share it.
+ * Memory is bounded by the same caps. Used for refused HTTP file requests
+ * (src/http/routes/files.ts) and for refused TFTP requests and failed TFTP
+ * transfers (src/tftp/warn-log.ts).
  */
 import type { Logger } from './logger.js';
 

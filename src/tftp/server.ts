@@ -18,10 +18,10 @@ import type { TransferRegistry } from '../runtime/transfers.js';
 import { DecodeError, decodePacket, encodeError, encodeOptionAck, ErrorCode, Opcode, type RequestPacket } from './codec.js';
 import { FileResolver, type Refusal, type RefusalReason } from './files.js';
 import { negotiateOptions } from './negotiate.js';
-import { RefusalWarnings } from './refusal-log.js';
 import { bindSocket, newUdpSocket } from './sockets.js';
 import type { TransferResult } from './transfer.js';
 import { createTransferRunner, type RunningTransfer, type TransferRunner } from './transfer-runner.js';
+import { failureWarnings, refusalWarnings, transferFailureKind } from './warn-log.js';
 
 /** Receive buffer asked for on the request socket, so a boot storm's burst of RRQs is not dropped. */
 export const REQUEST_SOCKET_RECV_BUFFER_BYTES = 1024 * 1024;
@@ -95,11 +95,13 @@ export class TftpServer {
   /** Created on listen, closed on close: a service stopped and started again gets a fresh pool. */
   private runner: TransferRunner | null = null;
   readonly counters: TftpCounters = { started: 0, completed: 0, completedWithoutFinalAck: 0, failed: 0, sizeProbes: 0, refused: 0, refusedByReason: {}, duplicates: 0, bytes: 0, retransmits: 0, unknownTid: 0, malformed: {} };
-  private readonly refusalWarnings: RefusalWarnings;
+  private readonly refusalWarnings: ReturnType<typeof refusalWarnings>;
+  private readonly failureWarnings: ReturnType<typeof failureWarnings>;
 
   constructor(private readonly deps: TftpServerDeps) {
     this.resolver = new FileResolver(deps.config().tftp.cacheBytes);
-    this.refusalWarnings = new RefusalWarnings(deps.log);
+    this.refusalWarnings = refusalWarnings(deps.log);
+    this.failureWarnings = failureWarnings(deps.log);
   }
 
   /** `udp 0.0.0.0:69` */
@@ -172,6 +174,7 @@ export class TftpServer {
     await this.runner?.close();
     this.runner = null;
     this.refusalWarnings.close();
+    this.failureWarnings.close();
   }
 
   status(): Record<string, unknown> {
@@ -179,6 +182,7 @@ export class TftpServer {
       listening: this.socket !== null ? this.boundTo : null,
       active: this.active.size,
       workerThreads: this.runner?.threads ?? 0,
+      workerHeaps: this.runner?.heaps() ?? [],
       ...this.counters,
       malformed: { ...this.counters.malformed },
       refusedByReason: { ...this.counters.refusedByReason },
@@ -246,9 +250,9 @@ export class TftpServer {
       details: { file, reason: refusal.reason, errorCode: refusal.errorCode, client: `${from.address}:${from.port}` },
     });
     const fields = { client: from.address, port: from.port, file, reason: refusal.reason, errorCode: refusal.errorCode };
-    // Every refusal is a debug line; an admin-worthy one also feeds the rate-limited warn line.
-    this.deps.log.debug(fields, 'TFTP request refused');
+    // An admin-worthy refusal goes to the rate-limited warn line (a debug line when held back); a routine one is a debug line.
     if (outcome === 'failure') this.refusalWarnings.note(fields);
+    else this.deps.log.debug(fields, 'TFTP request refused');
   }
 
   private identify(config: Config, address: string): { mac: string | null; host: HostConfig | null; firmware: FirmwareKind | null; addressNumber: number | null } {
@@ -401,7 +405,7 @@ export class TftpServer {
     }
   }
 
-  private report(result: TransferResult, summary: Record<string, unknown> & { file: string }, mac: string | null, host: HostConfig | null, address: string): void {
+  private report(result: TransferResult, summary: Record<string, unknown> & { file: string; client: string }, mac: string | null, host: HostConfig | null, address: string): void {
     const counters = this.counters;
     counters.bytes += result.bytes;
     counters.retransmits += result.retransmits;
@@ -422,7 +426,7 @@ export class TftpServer {
       this.deps.events.record({ ...base, kind: 'tftp.size-probe', outcome: 'harmless', message: `${summary.file}: size probe`, details });
     } else {
       counters.failed++;
-      this.deps.log.warn(line, 'TFTP transfer failed');
+      this.failureWarnings.note({ ...line, failure: transferFailureKind(result.reason) });
       this.deps.events.record({ ...base, kind: 'tftp.failed', outcome: 'failure', message: `${summary.file}: ${result.reason ?? 'failed'}`, details: { ...details, reason: result.reason } });
     }
   }

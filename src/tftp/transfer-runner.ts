@@ -29,6 +29,19 @@ export const WORKER_YOUNG_GENERATION_MB = 1;
 export const WORKER_OLD_GENERATION_MB = 64;
 /** How often workers report bytes done for /api/transfers (the hot path only writes a field). */
 export const PROGRESS_REPORT_MS = 250;
+/** How often workers report their V8 heap (not in the main isolate's figures) for /api/status. */
+export const HEAP_REPORT_MS = 2000;
+
+/** A worker thread's V8 heap as it last reported it. */
+export interface WorkerHeap {
+  usedBytes: number;
+  totalBytes: number;
+  physicalBytes: number;
+  mallocedBytes: number;
+  externalBytes: number;
+  /** Transfers it was running then. */
+  running: number;
+}
 
 /** Everything a transfer needs, in a form that can cross to a worker thread. */
 export interface TransferSpec extends NegotiatedTransfer {
@@ -59,6 +72,8 @@ export interface RunningTransfer {
 export interface TransferRunner {
   /** Worker threads in use (0: the main thread runs transfers). */
   readonly threads: number;
+  /** Each worker's heap as last reported (null until its first report). */
+  heaps(): (WorkerHeap | null)[];
   run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer;
   close(): Promise<void>;
 }
@@ -105,6 +120,9 @@ export function runTransferHere(spec: TransferSpec, hooks: TransferHooks): Runni
 
 class InProcessRunner implements TransferRunner {
   readonly threads = 0;
+  heaps(): (WorkerHeap | null)[] {
+    return [];
+  }
   run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer {
     return runTransferHere(spec, hooks);
   }
@@ -122,7 +140,8 @@ export type FromWorker =
   | { type: 'unknown-tid'; id: number; address: string; port: number }
   | { type: 'malformed'; id: number; reason: string }
   | { type: 'request-again'; ask: number; ended: boolean }
-  | { type: 'done'; id: number; result: TransferResult };
+  | { type: 'done'; id: number; result: TransferResult }
+  | { type: 'heap'; heap: WorkerHeap };
 
 interface Pending {
   hooks: TransferHooks;
@@ -140,6 +159,7 @@ class PooledWorker {
   closing = false;
   /** It died before ever starting (a broken install, bad flags): not respawned, its share runs on the main thread. */
   broken = false;
+  heap: WorkerHeap | null = null;
 
   constructor(
     private readonly url: URL,
@@ -212,6 +232,10 @@ class PooledWorker {
       for (const [id, bytes] of message.entries) this.pending.get(id)?.hooks.onProgress(bytes);
       return;
     }
+    if (message.type === 'heap') {
+      this.heap = message.heap;
+      return;
+    }
     if (message.type === 'request-again') {
       this.asks.get(message.ask)?.(message.ended);
       this.asks.delete(message.ask);
@@ -249,6 +273,20 @@ class PooledWorker {
   }
 }
 
+/**
+ * The bytes to post to a worker. A small Buffer is a view into Node's
+ * shared 8 KiB pool, and a structured clone copies a view's whole
+ * ArrayBuffer: every OACK (and small generated file) cost the worker a copy
+ * of the pool, kept until its next GC (worker external memory 2.8 → 4-8 MiB
+ * over a 100,000-packet fuzz run). Shared memory (cached files) crosses as
+ * it is; anything else as exactly its own bytes.
+ */
+function ownBytes(bytes: Buffer | null): Buffer | null {
+  if (bytes === null || bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  return Buffer.from(new Uint8Array(bytes).buffer);
+}
+
 class WorkerPoolRunner implements TransferRunner {
   private readonly workers: PooledWorker[];
   private nextId = 1;
@@ -261,6 +299,10 @@ class WorkerPoolRunner implements TransferRunner {
 
   get threads(): number {
     return this.workers.length;
+  }
+
+  heaps(): (WorkerHeap | null)[] {
+    return this.workers.map((worker) => worker.heap);
   }
 
   run(spec: TransferSpec, hooks: TransferHooks): RunningTransfer {
@@ -287,7 +329,7 @@ class WorkerPoolRunner implements TransferRunner {
       finishedHandler = resolve;
     });
     chosen.pending.set(id, { hooks, ready: readyHandlers, finished: finishedHandler });
-    chosen.post({ type: 'run', id, spec });
+    chosen.post({ type: 'run', id, spec: { ...spec, oack: ownBytes(spec.oack), source: { ...spec.source, content: ownBytes(spec.source.content) } } });
     return { ready, finished, abort: (message) => chosen.post({ type: 'abort', id, message }), requestAgain: () => chosen.requestAgain(id) };
   }
 

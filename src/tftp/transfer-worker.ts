@@ -3,8 +3,9 @@
  * main thread hands it and reports back. Progress is batched on a timer so
  * the hot path never posts a message per block.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
-import { PROGRESS_REPORT_MS, runTransferHere, type FromWorker, type RunningTransfer, type ToWorker, type TransferSpec } from './transfer-runner.js';
+import { HEAP_REPORT_MS, PROGRESS_REPORT_MS, runTransferHere, type FromWorker, type RunningTransfer, type ToWorker, type TransferSpec } from './transfer-runner.js';
 
 const port = parentPort;
 if (port === null) throw new Error('transfer-worker.js runs only as a worker thread');
@@ -27,6 +28,13 @@ const timer = setInterval(() => {
   progress.clear();
 }, PROGRESS_REPORT_MS);
 timer.unref();
+
+// The worker's heap is not in the main isolate's figures: reported for /api/status (tftp.workers).
+const heapTimer = setInterval(() => {
+  const heap = getHeapStatistics();
+  post({ type: 'heap', heap: { usedBytes: heap.used_heap_size, totalBytes: heap.total_heap_size, physicalBytes: heap.total_physical_size, mallocedBytes: heap.malloced_memory, externalBytes: heap.external_memory, running: running.size } });
+}, HEAP_REPORT_MS);
+heapTimer.unref();
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'abort') {

@@ -71,6 +71,12 @@ export interface FuzzReport {
   /** Packets of the same mix sent before the baseline was taken (not in `sent`). */
   warmupPackets: number;
   rss: { coldBytes: number; baselineBytes: number; peakBytes: number; finalBytes: number; afterPhaseBytes: Record<string, number> };
+  /**
+   * Where the memory is, at the baseline and after each phase: RSS by kind of mapping (/proc/PID/smaps: the main
+   * malloc heap, anonymous mappings (V8 pages, thread malloc arenas), file-backed) and each TFTP worker thread's V8 heap
+   * (not in the main isolate's figures; /api/status tftp.workerHeaps).
+   */
+  memory: Record<string, MemorySnapshot>;
   drops: { service: string; reason: string; count: number }[];
   accounting: Record<string, { sent: number; counted: number; kernelDropped: number }>;
   checks: Check[];
@@ -81,7 +87,45 @@ export interface FuzzReport {
   ok: boolean;
 }
 
+/** RSS by kind of mapping, and the TFTP workers' heaps, at one moment. */
+export interface MemorySnapshot {
+  rssBytes: number;
+  mallocHeapBytes: number;
+  anonymousBytes: number;
+  fileBytes: number;
+  workerHeaps: unknown[];
+}
+
 // ---- small helpers -------------------------------------------------------
+
+/** RSS by kind of mapping, from /proc/PID/smaps. */
+function mappingRss(pid: number): { mallocHeapBytes: number; anonymousBytes: number; fileBytes: number } {
+  const totals = { mallocHeapBytes: 0, anonymousBytes: 0, fileBytes: 0 };
+  let kind: keyof typeof totals = 'anonymousBytes';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1]!.trim();
+      kind = name === '[heap]' ? 'mallocHeapBytes' : name === '' || name.startsWith('[') ? 'anonymousBytes' : 'fileBytes';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) totals[kind] += Number(rss[1]) * 1024;
+  }
+  return totals;
+}
+
+async function memorySnapshot(netboot: NetbootProcess, baseUrl: string): Promise<MemorySnapshot> {
+  const rssBytes = netboot.rssBytes();
+  const mappings = mappingRss(netboot.pid);
+  let workerHeaps: unknown[] = [];
+  try {
+    workerHeaps = ((await fetchStatus(baseUrl)).services.tftp?.status as { workerHeaps?: unknown[] } | undefined)?.workerHeaps ?? [];
+  } catch {
+    // not answering: the RSS figures still tell
+  }
+  return { rssBytes, ...mappings, workerHeaps };
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -401,6 +445,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     violations: [],
     warmupPackets: 0,
     rss: { coldBytes: 0, baselineBytes: 0, peakBytes: 0, finalBytes: 0, afterPhaseBytes: {} },
+    memory: {},
     drops: [],
     accounting: {},
     checks: [],
@@ -433,6 +478,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await sleep(2000);
     const statusBefore: ApiStatus = await fetchStatus(baseUrl);
     report.rss.baselineBytes = netboot.rssBytes();
+    report.memory['baseline'] = await memorySnapshot(netboot, baseUrl);
     report.rss.peakBytes = report.rss.baselineBytes;
     const udpBefore = udpCounters();
     const sampler = setInterval(() => {
@@ -448,6 +494,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       await phase();
       report.phaseS[name] = (Date.now() - at) / 1000;
       report.rss.afterPhaseBytes[name] = netboot.alive ? netboot.rssBytes() : 0;
+      if (netboot.alive) report.memory[name] = await memorySnapshot(netboot, baseUrl);
     };
     if (dhcpCount > 0) await timed('dhcp', () => fuzzDhcp(rng, dhcpCount, report, pacer));
     await timed('tftp', () => fuzzTftp(rng, lab, tftpPort, tftpCount, report, pacer, options.silentAbandon));
@@ -486,6 +533,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       finalRss = netboot.rssBytes();
     }
     report.rss.finalBytes = finalRss;
+    report.memory['final'] = await memorySnapshot(netboot, baseUrl);
     const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
     report.checks.push({
       name: 'RSS back within 10% of the warmed-up baseline',

@@ -17,7 +17,6 @@ import { makeLabFiles, type LabFiles } from '../../src/tools/fuzz/lab-files.js';
 import { fetchStatus, NetbootProcess } from '../../src/tools/fuzz/target.js';
 import { rrq } from '../../src/tools/fuzz/tftp-packets.js';
 import type { FuzzReport } from '../../src/tools/fuzz.js';
-import { REFUSAL_DETAILED_LINES_MAX, REFUSAL_WARN_INTERVAL_MS } from '../../src/tftp/refusal-log.js';
 import { RATE_LIMIT_DETAILED_MAX, RATE_LIMIT_INTERVAL_MS } from '../../src/log/rate-limited-warnings.js';
 import { LONG, recordResult, reliabilitySkipReason } from './support.js';
 
@@ -45,7 +44,7 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
     console.log(output);
     recordResult('hostile-input', {
       seed: report.seed, sent: report.totals, sentByKind: report.sent, warmupPackets: report.warmupPackets, dropReasons: report.drops.length, drops: report.drops, log: report.log, kernelUdpDrops: report.kernelUdpDrops, closedPortPackets: report.closedPortPackets,
-      httpStatuses: report.httpStatuses, tftpReplies: report.tftpReplies, victimTransfers: report.victimTransfers, rss: report.rss,
+      httpStatuses: report.httpStatuses, tftpReplies: report.tftpReplies, victimTransfers: report.victimTransfers, rss: report.rss, memory: report.memory,
       accounting: report.accounting, violations: report.violations.length, checks: report.checks.map((each) => ({ name: each.name, ok: each.ok, detail: each.detail })), durationS: report.durationS,
     });
   }, (LONG ? 60 : 5) * 60_000);
@@ -94,10 +93,18 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
 
   it('logs refused TFTP requests at warn at most about once per interval, never one line per refusal', () => {
     const refusalWarnings = report.log.topWarnings.filter((each) => /TFTP request/.test(each.msg)).reduce((sum, each) => sum + each.count, 0);
-    // Per 30 s interval: at most REFUSAL_DETAILED_LINES_MAX detailed lines and one summary. Thousands of refusals must not become thousands of lines.
-    const intervals = Math.ceil((report.durationS * 1000) / REFUSAL_WARN_INTERVAL_MS) + 1;
+    // Per 30 s interval: at most RATE_LIMIT_DETAILED_MAX detailed lines and one summary. Thousands of refusals must not become thousands of lines.
+    const intervals = Math.ceil((report.durationS * 1000) / RATE_LIMIT_INTERVAL_MS) + 1;
     recordResult('hostile-input-tftp-refusal-log', { refusalWarnLines: refusalWarnings, intervals, refusedByReason: report.drops.filter((drop) => /refused/.test(drop.reason)) });
-    expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (REFUSAL_DETAILED_LINES_MAX + 1));
+    expect(refusalWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (RATE_LIMIT_DETAILED_MAX + 1));
+  });
+
+  it('logs failed TFTP transfers at warn at most about once per client and kind of failure per interval, never one line per failure', () => {
+    // The fuzzer's clients start transfers and vanish (ICMP port unreachable, silence): hundreds of failures, each in metrics and /api/events, not each a warn line.
+    const failureWarnings = report.log.topWarnings.filter((each) => /TFTP transfers? failed/.test(each.msg)).reduce((sum, each) => sum + each.count, 0);
+    const intervals = Math.ceil((report.durationS * 1000) / RATE_LIMIT_INTERVAL_MS) + 1;
+    recordResult('hostile-input-tftp-failure-log', { failureWarnLines: failureWarnings, intervals, topWarnings: report.log.topWarnings });
+    expect(failureWarnings, JSON.stringify(report.log.topWarnings)).toBeLessThanOrEqual(intervals * (RATE_LIMIT_DETAILED_MAX + 1));
   });
 
   it('logs refused HTTP file requests at warn at most about once per client and reason per interval, never one line per refusal', () => {
@@ -108,13 +115,18 @@ describe.skipIf(skip !== null)(`fuzzing ${PACKETS} packets at a running netboot$
   });
 
   // OPEN (RELIABILITY.md gap 9): the HTTP retention (downloads of vanished clients kept with their read buffers,
-  // long hostile URLs kept in events) is fixed, and the HTTP phase of the run no longer adds to RSS (it ends lower
-  // than it starts: e.g. tftp 155.9 → http 150.3 MiB). What is left is the TFTP phase's high-water mark: with a
-  // process.memoryUsage() breakdown each second, the live JS heap is flat (heapUsed 27-39 MiB at the baseline,
-  // 27-33 at the end), V8's heap capacity ends ~6 MiB up (a forced full GC gives it back) and native memory outside
-  // the V8 heap ~13 MiB up (malloc arenas: the main [heap] and thread arenas, not given back). Five runs on
-  // 2026-11-26: +6.7%, +9.0%, +10.9%, +14.7%, +18.6%: not assertable yet.
-  it.skip('returns RSS to within 10% of the warmed-up baseline (OPEN, RELIABILITY.md gap 9: the TFTP phase native-memory high-water mark, +7% to +19% in recent runs)', () => {
+  // long hostile URLs kept in events) is fixed, and the HTTP phase of the run no longer adds to RSS. What is left is
+  // when V8 gives its heap pages back, not a leak: the report's `memory` (RSS by mapping from /proc/PID/smaps, and each
+  // TFTP worker's heap from /api/status tftp.workerHeaps) shows the TFTP phase adding 14-21 MiB of anonymous memory
+  // (the main isolate's heap; the main malloc heap +1-2 MiB, the worker's V8 heap +3 MiB), all of it given back,
+  // and ~25 MiB more, when V8's memory reducer runs some seconds after the work stops. Whether that falls before the
+  // final reading decides the check: on 2026-11-26 the same build ended +6.7% to +18.6% (five runs, reducer not run
+  // yet) and -14% to -22% (six runs alone, reducer run; the commit before the TFTP changes too), then +18.0% in the
+  // vitest battery next to overload.test.ts (tftp 152.0 → final 149.4 MiB after 30 s). With the baseline also
+  // taken after RSS settles: +11.4% (reducer not run in 15 s at the end), and with NETBOOT_TFTP_WORKERS=0 or
+  // --max-semi-space-size=2, +57% and +23%. A pass that depends on GC timing would be a flaky test: kept skipped
+  // until netboot gives memory back at a known moment or the check compares like with like.
+  it.skip('returns RSS to within 10% of the warmed-up baseline (OPEN, RELIABILITY.md gap 9: decided by when V8 gives heap pages back, -22% to +19% across runs of one build)', () => {
     expect(check('RSS back within 10% of the warmed-up baseline').ok, check('RSS back within 10% of the warmed-up baseline').detail).toBe(true);
   });
 });
