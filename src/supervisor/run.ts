@@ -20,6 +20,7 @@ import { createLogger, flushLogger, type Logger } from '../log/logger.js';
 import { createTftpService } from '../tftp/service.js';
 import { ExitCode } from '../cli/exit-codes.js';
 import { createSdNotifier, type SdNotifier } from './sd-notify.js';
+import { startIdleTrim } from '../runtime/idle-trim.js';
 import { DEFAULT_DRAIN_MS, Supervisor, type BackoffPolicy, type ServiceFactories } from './supervisor.js';
 
 /** Shutdown must be over by then (systemd's stop, the tests' 2 s); a service that hangs in stop is abandoned. */
@@ -175,6 +176,8 @@ export function installProcessHandlers(handle: ServeHandle, exit: (code: number)
     hardStop.unref();
     void handle.shutdown(kind, ExitCode.Internal);
   };
+  // After a storm or a scan, give the heap back once things are quiet (src/runtime/idle-trim.ts says why).
+  startIdleTrim((before, after) => log.debug({ rssBeforeMiB: Math.round(before / 1048576), rssAfterMiB: Math.round(after / 1048576) }, 'memory trimmed after a busy spell'));
   process.on('uncaughtException', die('uncaughtException'));
   process.on('unhandledRejection', die('unhandledRejection'));
 }
