@@ -66,10 +66,7 @@ export function buildReply(input: ReplyInput): DhcpPacket {
   }
 
   if (input.leaseTimeS !== null) {
-    const times = leaseTimeOptions(input.leaseTimeS);
-    options.set(OptionCode.LeaseTime, times[0]);
-    options.set(OptionCode.RenewalTime, times[1]);
-    options.set(OptionCode.RebindingTime, times[2]);
+    setLeaseTimeOptions(options, input.leaseTimeS);
   }
   if (input.subnet !== null) for (const [code, data] of subnetOptions(input.subnet)) options.set(code, data);
   if (input.hostName) writeOption(options, Option.hostName, input.hostName);
@@ -81,7 +78,8 @@ export function buildReply(input: ReplyInput): DhcpPacket {
   if (decision?.client.stage === 'ipxe' && input.yiaddr !== 0) options.set(OptionCode.IpxeEncapsulated, IPXE_NO_PXEDHCP);
   // RFC 3046 §2.2: the relay agent information goes back exactly as it came, as the last option.
   const relayInfo = request.options.get(OptionCode.RelayAgentInformation);
-  if (relayInfo !== undefined) options.set(OptionCode.RelayAgentInformation, Buffer.from(relayInfo));
+  // A view into the request, like every decoded option: the reply is encoded (copied) before the request goes.
+  if (relayInfo !== undefined) options.set(OptionCode.RelayAgentInformation, relayInfo);
   fitToClient(reply, maxReplyBytes(request));
   return reply;
 }
@@ -108,17 +106,9 @@ function cachedU32(value: number): Buffer {
   return payload;
 }
 
-const leaseTimePayloads = new Map<number, [Buffer, Buffer, Buffer]>();
+/** Options 51, 58, 59; RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease. */
 function leaseTimeOptions(leaseTimeS: number): [Buffer, Buffer, Buffer] {
-  let payloads = leaseTimePayloads.get(leaseTimeS);
-  if (payloads === undefined) {
-    if (leaseTimePayloads.size >= 16) leaseTimePayloads.clear();
-    const options = new Map<number, Buffer>();
-    setLeaseTimeOptions(options, leaseTimeS);
-    payloads = [options.get(OptionCode.LeaseTime)!, options.get(OptionCode.RenewalTime)!, options.get(OptionCode.RebindingTime)!];
-    leaseTimePayloads.set(leaseTimeS, payloads);
-  }
-  return payloads;
+  return [cachedU32(leaseTimeS), cachedU32(Math.floor(leaseTimeS * 0.5)), cachedU32(Math.floor(leaseTimeS * 0.875))];
 }
 
 const subnetPayloads = new WeakMap<SubnetConfig, [number, Buffer][]>();
@@ -155,7 +145,7 @@ function addBootOptions(reply: DhcpPacket, request: DhcpPacket, decision: BootDe
   if (decision.vendorClassReply === 'PXEClient') options.set(OptionCode.VendorSpecific, buildPxeVendorOptions());
   // PXE spec §2.2.5: a PXE server echoes the client's machine identifier (97).
   const machineId = request.options.get(OptionCode.ClientMachineId);
-  if (machineId !== undefined) options.set(OptionCode.ClientMachineId, Buffer.from(machineId));
+  if (machineId !== undefined) options.set(OptionCode.ClientMachineId, machineId);
 }
 
 /** Drops optional options until the reply fits `maxBytes`; never below the 300-byte BOOTP minimum the encoder pads to. */
@@ -167,13 +157,14 @@ function fitToClient(reply: DhcpPacket, maxBytes: number): void {
   }
 }
 
-/** Options 51, 58, 59 of a reply; RFC 2131 §4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease. */
+/** Options 51, 58, 59 of a reply (a shortened lease, say). */
 export function setLeaseTime(reply: DhcpPacket, leaseTimeS: number): void {
   setLeaseTimeOptions(reply.options, leaseTimeS);
 }
 
 function setLeaseTimeOptions(options: Map<number, Buffer>, leaseTimeS: number): void {
-  writeOption(options, Option.leaseTime, leaseTimeS);
-  writeOption(options, Option.renewalTime, Math.floor(leaseTimeS * 0.5));
-  writeOption(options, Option.rebindingTime, Math.floor(leaseTimeS * 0.875));
+  const [lease, renewal, rebinding] = leaseTimeOptions(leaseTimeS);
+  options.set(OptionCode.LeaseTime, lease);
+  options.set(OptionCode.RenewalTime, renewal);
+  options.set(OptionCode.RebindingTime, rebinding);
 }

@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 export const RATE_LIMIT_INTERVAL_MS = 30_000;
 export const RATE_LIMIT_DETAILED_MAX = 20;
 /** Distinct clients counted per interval for the summary (the count saturates here). */
-export const RATE_LIMIT_DISTINCT_CLIENTS_MAX = 1024;
+const RATE_LIMIT_DISTINCT_CLIENTS_MAX = 1024;
 
 export interface RateLimitedWarningsOptions<Fields> {
   /** The warn (and debug) line's message, e.g. 'HTTP file request refused'. */

@@ -25,11 +25,13 @@ export function macToBytes(mac: string): Buffer {
   return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
 
-/** `52:54:00:ab:cd:ef` from the first 6 bytes of a chaddr field. */
+/** Two-digit lower-case hex of every byte value (the DHCP service formats a MAC for every packet). */
+const HEX = Array.from({ length: 256 }, (_, value) => value.toString(16).padStart(2, '0'));
+
+/** `52:54:00:ab:cd:ef` from the first 6 bytes of a chaddr field (missing bytes read as 00). */
 export function macFromBytes(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push((bytes[i] ?? 0).toString(16).padStart(2, '0'));
-  return parts.join(':');
+  const b = (i: number): string => HEX[bytes[i] ?? 0]!;
+  return `${b(0)}:${b(1)}:${b(2)}:${b(3)}:${b(4)}:${b(5)}`;
 }
 
 /** `52-54-00-ab-cd-ef`, the spelling pxelinux uses in `pxelinux.cfg/01-<mac>`. */

@@ -18,9 +18,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** A second with at least this share of the loop busy counts as work worth trimming after. */
-export const BUSY_UTILISATION = 0.2;
+const BUSY_UTILISATION = 0.2;
 /** A second under this share counts as quiet. */
-export const QUIET_UTILISATION = 0.05;
+const QUIET_UTILISATION = 0.05;
 /** Quiet seconds in a row after a busy one before the collection runs. */
 export const QUIET_SECONDS_BEFORE_TRIM = 5;
 

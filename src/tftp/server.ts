@@ -21,7 +21,7 @@ import { negotiateOptions } from './negotiate.js';
 import { bindSocket, newUdpSocket } from './sockets.js';
 import type { TransferResult } from './transfer.js';
 import { createTransferRunner, type RunningTransfer, type TransferRunner } from './transfer-runner.js';
-import { failureWarnings, refusalWarnings, transferFailureKind } from './warn-log.js';
+import { failureWarnings, refusalWarnings } from './warn-log.js';
 
 /** Receive buffer asked for on the request socket, so a boot storm's burst of RRQs is not dropped. */
 export const REQUEST_SOCKET_RECV_BUFFER_BYTES = 1024 * 1024;
@@ -70,11 +70,15 @@ const METRIC_ACTIVE = 'netboot_tftp_active_transfers';
 /** Names pxelinux and GRUB probe one after another; a miss there is routine. */
 const PROBED_CONFIG_NAME = /^(?:pxelinux\.cfg\/|grub\/grub\.cfg|grub\.cfg|ipxe\/|netboot\/)/;
 
-/** One request's hold on the limits (maxTransfers, per client) and on its client's `address:port`. */
+/**
+ * One request's hold on the limits (maxTransfers, per client) and on its
+ * client's `address:port`: it is in `active` exactly until released.
+ */
 interface Slot {
+  /** The client's address, whose per-client count the slot holds one of. */
+  address: string;
   /** Null while the request is being resolved and the transfer port bound. */
   transfer: RunningTransfer | null;
-  released: boolean;
 }
 
 export class TftpServer {
@@ -273,14 +277,12 @@ export class TftpServer {
 
   /** Gives back a slot's share of the limits; idempotent (a slot is released early when its client starts over). */
   private releaseSlot(clientKey: string, slot: Slot): void {
-    if (slot.released) return;
-    slot.released = true;
+    if (this.active.get(clientKey) !== slot) return;
+    this.active.delete(clientKey);
     this.inUse--;
-    const address = clientKey.slice(0, clientKey.lastIndexOf(':'));
-    const left = (this.perClient.get(address) ?? 1) - 1;
-    if (left <= 0) this.perClient.delete(address);
-    else this.perClient.set(address, left);
-    if (this.active.get(clientKey) === slot) this.active.delete(clientKey);
+    const left = (this.perClient.get(slot.address) ?? 1) - 1;
+    if (left <= 0) this.perClient.delete(slot.address);
+    else this.perClient.set(slot.address, left);
   }
 
   private async startTransfer(request: RequestPacket, from: RemoteInfo): Promise<void> {
@@ -330,7 +332,7 @@ export class TftpServer {
     }
     this.inUse++;
     this.perClient.set(from.address, perClient + 1);
-    const slot: Slot = { transfer: null, released: false };
+    const slot: Slot = { address: from.address, transfer: null };
     this.active.set(clientKey, slot);
     let registered = false;
     let release = () => {};
@@ -426,7 +428,7 @@ export class TftpServer {
       this.deps.events.record({ ...base, kind: 'tftp.size-probe', outcome: 'harmless', message: `${summary.file}: size probe`, details });
     } else {
       counters.failed++;
-      this.failureWarnings.note({ ...line, failure: transferFailureKind(result.reason) });
+      this.failureWarnings.note({ ...line, failure: result.failure ?? 'aborted' });
       this.deps.events.record({ ...base, kind: 'tftp.failed', outcome: 'failure', message: `${summary.file}: ${result.reason ?? 'failed'}`, details: { ...details, reason: result.reason } });
     }
   }

@@ -87,18 +87,14 @@ export function runTransferHere(spec: TransferSpec, hooks: TransferHooks): Runni
     resolveFinished = resolve;
   });
   const ready = (async () => {
-    const sockets = await openTransferSockets(spec.ports, spec.client);
+    const { client, ports, source, ...negotiated } = spec;
+    const sockets = await openTransferSockets(ports, client);
     transfer = new Transfer({
       ...sockets,
-      peerAddress: spec.client.address,
-      peerPort: spec.client.port,
-      source: blockSourceFor(spec.source),
-      blksize: spec.blksize,
-      windowsize: spec.windowsize,
-      timeoutMs: spec.timeoutMs,
-      retries: spec.retries,
-      oack: spec.oack,
-      tsizeRequested: spec.tsizeRequested,
+      ...negotiated,
+      peerAddress: client.address,
+      peerPort: client.port,
+      source: blockSourceFor(source),
       onProgress: hooks.onProgress,
       onUnknownTid: hooks.onUnknownTid,
       onMalformed: hooks.onMalformed,
@@ -222,7 +218,7 @@ class PooledWorker {
     this.asks.clear();
     for (const [id, pending] of this.pending) {
       pending.ready.reject(new Error(reason));
-      pending.finished({ outcome: 'failed', bytes: 0, retransmits: 0, durationMs: 0, reason, finalAckMissing: false });
+      pending.finished({ outcome: 'failed', bytes: 0, retransmits: 0, durationMs: 0, reason, failure: 'worker-lost', finalAckMissing: false });
       this.pending.delete(id);
     }
   }

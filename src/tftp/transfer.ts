@@ -42,6 +42,9 @@ export const PORT_LINGER_MS = 50;
 
 export type TransferOutcome = 'done' | 'failed' | 'size-probe';
 
+/** What a failure comes down to: a closed set for log keys and summary counts (the reason text can hold a client's own words). */
+export type TransferFailureKind = 'timeout' | 'client-error' | 'socket-error' | 'read-error' | 'worker-lost' | 'aborted';
+
 export interface TransferResult {
   outcome: TransferOutcome;
   /** File bytes the client acknowledged. */
@@ -54,6 +57,8 @@ export interface TransferResult {
    * done, except a `done` whose final ACK never came (see finalAckMissing).
    */
   reason: string | null;
+  /** Set when failed: the kind of `reason`, decided where the failure happened. */
+  failure: TransferFailureKind | null;
   /**
    * Done without the final ACK: every block before the last was acknowledged
    * and the last was sent, then the client went quiet (its final ACK lost,
@@ -161,7 +166,7 @@ export class Transfer {
   abort(message: string): void {
     if (this.state === 'finished') return;
     this.sendRaw(encodeError(ErrorCode.NotDefined, message));
-    this.finish('failed', message);
+    this.finish('failed', message, false, 'aborted');
   }
 
   /**
@@ -239,7 +244,7 @@ export class Transfer {
       (error: unknown) => {
         this.loading = false;
         this.sendRaw(encodeError(ErrorCode.NotDefined, 'Read error'));
-        this.finish('failed', `read error: ${(error as Error).message}`);
+        this.finish('failed', `read error: ${(error as Error).message}`, false, 'read-error');
       },
     );
   }
@@ -275,7 +280,7 @@ export class Transfer {
       // EDK2 (OVMF, most UEFI) asks with `tsize 0`, reads the size from our
       // OACK, then aborts with an ERROR and asks again for real.
       const probe = this.state === 'oack' && this.options.tsizeRequested;
-      this.finish(probe ? 'size-probe' : 'failed', probe ? null : `client error ${code}: ${text}`);
+      this.finish(probe ? 'size-probe' : 'failed', probe ? null : `client error ${code}: ${text}`, false, probe ? null : 'client-error');
     } else {
       this.options.onMalformed?.('unexpected-opcode');
     }
@@ -380,7 +385,7 @@ export class Transfer {
         return;
       }
       this.sendRaw(encodeError(ErrorCode.NotDefined, 'Transfer timed out'));
-      this.finish('failed', 'timeout');
+      this.finish('failed', 'timeout', false, 'timeout');
       return;
     }
     this.timer = null;
@@ -403,10 +408,10 @@ export class Transfer {
       this.finish('done', 'final ACK not received: client closed its port', true);
       return;
     }
-    this.finish('failed', `socket error: ${error.message}`);
+    this.finish('failed', `socket error: ${error.message}`, false, 'socket-error');
   };
 
-  private finish(outcome: TransferOutcome, reason: string | null, finalAckMissing = false): void {
+  private finish(outcome: TransferOutcome, reason: string | null, finalAckMissing = false, failure: TransferFailureKind | null = null): void {
     if (this.state === 'finished') return;
     this.state = 'finished';
     if (this.timer) clearTimeout(this.timer);
@@ -422,7 +427,7 @@ export class Transfer {
     closeQuietly(this.socket);
     // A done transfer delivered the whole file, final ACK or not.
     const bytes = finalAckMissing ? this.source.size : this.bytesAcked;
-    const result: TransferResult = { outcome, bytes, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason, finalAckMissing };
+    const result: TransferResult = { outcome, bytes, retransmits: this.retransmits, durationMs: Date.now() - this.startedAt, reason, failure, finalAckMissing };
     const twin = this.options.strangerSocket;
     if (twin === null) {
       this.resolve(result);

@@ -12,6 +12,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { RateLimitedWarnings } from '../log/rate-limited-warnings.js';
+import type { TransferFailureKind } from './transfer.js';
 
 export interface RefusalFields {
   client: string;
@@ -20,18 +21,6 @@ export interface RefusalFields {
   /** From the closed set TftpRefusalReason. */
   reason: string;
   errorCode: number;
-}
-
-/** What a failed transfer's reason text comes down to: a closed set, for keys and summary counts (the text itself can hold a client's own words). */
-export type TransferFailureKind = 'timeout' | 'client-error' | 'socket-error' | 'read-error' | 'worker-lost' | 'aborted';
-
-export function transferFailureKind(reason: string | null): TransferFailureKind {
-  if (reason === 'timeout') return 'timeout';
-  if (reason?.startsWith('client error') === true) return 'client-error';
-  if (reason?.startsWith('socket error') === true) return 'socket-error';
-  if (reason?.startsWith('read error') === true) return 'read-error';
-  if (reason?.startsWith('transfer worker') === true) return 'worker-lost';
-  return 'aborted';
 }
 
 export interface FailureFields {

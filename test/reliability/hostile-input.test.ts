@@ -9,7 +9,6 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { fetchStatus, NetbootProcess } from '../../src/tools/fuzz/target.js';
 import { rrq } from '../../src/tools/fuzz/tftp-packets.js';
 import type { FuzzReport } from '../../src/tools/fuzz.js';
 import { RATE_LIMIT_DETAILED_MAX, RATE_LIMIT_INTERVAL_MS } from '../../src/log/rate-limited-warnings.js';
+import { freePort } from '../helpers/ports.js';
 import { LONG, recordResult, reliabilitySkipReason } from './support.js';
 
 const FUZZ = resolve(import.meta.dirname, '../../dist/tools/fuzz.js');
@@ -134,14 +134,8 @@ describe.skipIf(probeSkip !== null)('TFTP accounting probe', () => {
 
   beforeAll(async () => {
     // Ports free right now (a pid-derived HTTP port fell in the ephemeral range and collided with other tests).
-    const udp = createSocket('udp4');
-    await new Promise<void>((done) => udp.bind(0, '127.0.0.1', () => done()));
-    tftpPort = udp.address().port;
-    udp.close();
-    const tcp = createServer();
-    await new Promise<void>((done) => tcp.listen(0, '127.0.0.1', () => done()));
-    httpPort = (tcp.address() as AddressInfo).port;
-    await new Promise<void>((done) => tcp.close(() => done()));
+    tftpPort = await freePort('udp');
+    httpPort = await freePort('tcp');
     lab = makeLabFiles({ bigBytes: 256 * 1024 });
     lab.writeConfig({ serverAddress: '127.0.0.1', tftp: { listen: '127.0.0.1', port: tftpPort, timeout: 2 }, http: { listen: '127.0.0.1', port: httpPort } });
     netboot = await NetbootProcess.start({ configPath: lab.configPath });

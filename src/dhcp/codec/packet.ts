@@ -13,6 +13,7 @@ import {
   FILE_BYTES, OptionCode, SNAME_BYTES, isMessageType,
 } from './constants.js';
 import { DecodeError, EncodeError } from './errors.js';
+import { macFromBytes } from '../../net/mac.js';
 
 export interface DhcpPacket {
   /** 1 = BOOTREQUEST (client to server), 2 = BOOTREPLY. */
@@ -227,14 +228,10 @@ export function wantsBroadcast(packet: DhcpPacket): boolean {
   return (packet.flags & BROADCAST_FLAG) !== 0;
 }
 
-/** Two-digit lower-case hex of every byte value (clientMac runs for every packet). */
-const HEX = Array.from({ length: 256 }, (_, value) => value.toString(16).padStart(2, '0'));
-
 /** The client's MAC as `aa:bb:cc:dd:ee:ff`, or null when the hardware address is not Ethernet's 6 bytes. */
 export function clientMac(packet: DhcpPacket): string | null {
   if (packet.hlen !== 6 || packet.chaddr.length < 6) return null;
-  const c = packet.chaddr;
-  return `${HEX[c[0]!]}:${HEX[c[1]!]}:${HEX[c[2]!]}:${HEX[c[3]!]}:${HEX[c[4]!]}:${HEX[c[5]!]}`;
+  return macFromBytes(packet.chaddr);
 }
 
 /** A packet with every field zero and no options, to build on. */

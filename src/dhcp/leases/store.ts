@@ -119,6 +119,7 @@ export class LeaseJournal {
   /** Durable writes (O_DSYNC write, or write + fdatasync) so far; the group-commit test checks appends share them. */
   syncCount = 0;
 
+  /** The records behind `pending`'s lines: their lines are formatted at append (a snapshot), the objects kept for rememberDurable. */
   private pendingRecords: LeaseRecord[] = [];
   private readonly durable = new Map<string, DurableLease>();
   /** Set while the file cannot be opened for appending (start on a read-only or full folder). */

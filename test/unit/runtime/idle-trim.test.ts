@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdleTrimPolicy, QUIET_SECONDS_BEFORE_TRIM, fullCollection, startIdleTrim } from '../../../src/runtime/idle-trim.js';
+import { IdleTrimPolicy, QUIET_SECONDS_BEFORE_TRIM, fullCollection } from '../../../src/runtime/idle-trim.js';
 
 /** Feeds one sample per second; returns the seconds (1-based) at which a trim was decided. */
 function trimsFor(samples: number[]): number[] {
@@ -30,12 +30,6 @@ describe('idle trim: the collection itself', () => {
     const withGarbage = process.memoryUsage().heapUsed;
     garbage = null;
     collect();
-    expect(garbage).toBeNull();
     expect(process.memoryUsage().heapUsed).toBeLessThan(withGarbage);
-  });
-
-  it('the sampler stops cleanly', () => {
-    const trimmer = startIdleTrim(() => {});
-    trimmer.stop();
   });
 });

@@ -16,7 +16,7 @@ import { RATE_LIMIT_DETAILED_MAX, RATE_LIMIT_INTERVAL_MS } from '../../../src/lo
 import type { Service } from '../../../src/supervisor/service.js';
 import { decodePacket, encodePacket, Opcode, type TftpPacket } from '../../../src/tftp/codec.js';
 import { createTftpService } from '../../../src/tftp/service.js';
-import { failureWarnings, refusalWarnings, transferFailureKind, type RefusalFields } from '../../../src/tftp/warn-log.js';
+import { failureWarnings, refusalWarnings, type RefusalFields } from '../../../src/tftp/warn-log.js';
 import { makeTestContext, testConfig, type TestContext } from '../../helpers/service-context.js';
 
 const scratch = mkdtempSync(join(tmpdir(), `netboot-tftp-warn-${process.pid}-`));
@@ -114,14 +114,21 @@ describe('TFTP warn lines', () => {
     expect(context.events.list().filter((event) => event.kind === 'tftp.failed')).toHaveLength(failures);
   });
 
-  it('failure reasons come down to a closed set of kinds (the key and summary count; the text may hold the client\'s own words)', () => {
-    expect(transferFailureKind('timeout')).toBe('timeout');
-    expect(transferFailureKind('socket error: recvmsg ECONNREFUSED')).toBe('socket-error');
-    expect(transferFailureKind('client error 2: access violation')).toBe('client-error');
-    expect(transferFailureKind('read error: EIO')).toBe('read-error');
-    expect(transferFailureKind('transfer worker crashed: out of memory')).toBe('worker-lost');
-    expect(transferFailureKind('Server shutting down')).toBe('aborted');
-    expect(RATE_LIMIT_DETAILED_MAX).toBeGreaterThan(1);
+  it('failure kinds come from where the transfer failed (the key and summary count; the reason text may hold the client\'s own words)', async () => {
+    const { service, lines } = await start();
+    const erring = await openClient();
+    erring.send({ opcode: Opcode.ReadRequest, filename: 'small.bin', mode: 'octet', options: [] }, service.port);
+    const first = await erring.next();
+    expect(first.packet.opcode).toBe(Opcode.Data);
+    erring.send({ opcode: Opcode.Error, code: 0, message: 'Server shutting down (client words)' }, first.port);
+    const stalled = await openClient();
+    stalled.send({ opcode: Opcode.ReadRequest, filename: 'small.bin', mode: 'octet', options: [] }, service.port);
+    expect((await stalled.next()).packet.opcode).toBe(Opcode.Data);
+    await service.stop(0); // ends the stalled transfer: aborted
+    const kinds = lines().filter((line) => line.msg === 'TFTP transfer failed').map((line) => line.failure).sort();
+    expect(kinds).toEqual(['aborted', 'client-error']);
+    erring.socket.close();
+    stalled.socket.close();
   });
 });
 
