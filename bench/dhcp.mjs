@@ -36,6 +36,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
+// netboot runs with the V8 flags its executable uses (src/runtime/node-flags.ts), so this measures what admins run.
+const { NODE_FLAGS } = await import(join(root, 'dist', 'runtime', 'node-flags.js'));
 
 if (process.argv[2] === '--latency-client') {
   await latencyClient(Number(process.argv[3]), process.argv[4], process.argv[5]);
@@ -114,7 +116,7 @@ const ALL_SERVERS = [
         '',
       ].join('\n'));
       const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
-      return spawnInServer(process.execPath, [...profile, join(root, 'test/fixtures/dhcp/run-service.mjs'), config, '--quiet'], { NETBOOT_LOG_LEVEL: 'warn' });
+      return spawnInServer(process.execPath, [...NODE_FLAGS, ...profile, join(root, 'test/fixtures/dhcp/run-service.mjs'), config, '--quiet'], { NETBOOT_LOG_LEVEL: 'warn' });
     },
     leaseFile: (dir) => join(dir, 'netboot-leases.json'),
   },

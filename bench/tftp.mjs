@@ -42,6 +42,8 @@ if (!existsSync(join(repo, 'dist', 'tftp', 'service.js'))) {
   console.error('bench/tftp.mjs: build first (npm run build)');
   process.exit(2);
 }
+// netboot runs with the V8 flags its executable uses (src/runtime/node-flags.ts), so this measures what admins run.
+const { NODE_FLAGS } = await import(join(repo, 'dist', 'runtime', 'node-flags.js'));
 if (!hasProgram('atftp')) {
   console.error('bench/tftp.mjs: needs the atftp client (apt-get install atftp)');
   process.exit(2);
@@ -205,7 +207,7 @@ function serverDefinitions(root) {
     {
       name: 'netboot',
       available: () => null,
-      start: (port) => ({ command: process.execPath, args: ['--input-type=module', '-e', NETBOOT_RUNNER], env: { ...process.env, PORT: String(port), ROOT: root }, ready: 'READY' }),
+      start: (port) => ({ command: process.execPath, args: [...NODE_FLAGS, '--input-type=module', '-e', NETBOOT_RUNNER], env: { ...process.env, PORT: String(port), ROOT: root }, ready: 'READY' }),
     },
     {
       name: 'tftpd-hpa',
