@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NODE_FLAGS } from '../../runtime/node-flags.js';
 import type { BridgeLab } from './bridge-lab.js';
 import { LAB_INITRD, LAB_KERNEL } from './boot-files.js';
 
@@ -154,7 +155,8 @@ export interface RunningNetboot {
  * exits or is not ready within `timeoutMs`.
  */
 export async function startNetboot(lab: BridgeLab, configFile: string, options: { httpPort?: number; timeoutMs?: number; cli?: string } = {}): Promise<RunningNetboot> {
-  const child = lab.spawn(process.execPath, [options.cli ?? NETBOOT_CLI, 'serve', '--config', configFile], {
+  // With the flags of the netboot executable's #! line: the labs run what admins run.
+  const child = lab.spawn(process.execPath, [...NODE_FLAGS, options.cli ?? NETBOOT_CLI, 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });
