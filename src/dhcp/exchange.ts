@@ -1,5 +1,6 @@
 /** What the state machines (server.ts, proxy.ts) decide for one packet; the service carries it out. */
-import type { EventKind, BootEvent } from '../runtime/events.js';
+import { formatIpv4 } from '../net/ipv4.js';
+import type { ClientEvent, EventFacts, EventFormat } from '../runtime/events.js';
 import type { BootDecision } from '../policy/boot-policy.js';
 import type { DhcpPacket } from './codec/packet.js';
 import type { LeaseRecord } from './leases/lease-record.js';
@@ -10,14 +11,52 @@ export interface OutgoingReply {
   destination: Destination;
 }
 
-export interface ExchangeEvent {
-  kind: EventKind;
-  outcome: BootEvent['outcome'];
-  message: string;
-  mac: string | null;
-  ip: string | null;
-  host: string | null;
-  details: Record<string, unknown>;
+/**
+ * The exchange's event, as facts: EventLog.recordClient keeps them in its
+ * columns and builds the message (one of the formats below) and details only
+ * when /api/events reads them.
+ */
+export type ExchangeEvent = ClientEvent;
+
+/** `details` of a DHCP event: the client, and the boot decision when one was asked for. */
+function dhcpDetails(facts: EventFacts): Record<string, unknown> {
+  const details: Record<string, unknown> = { mac: facts.mac, ip: facts.ip, host: facts.host, firmware: facts.firmware };
+  if (facts.decided) {
+    details.bootFile = facts.bootFile;
+    details.reason = facts.reason;
+  }
+  if (facts.unknownArch !== null) details.unknownArch = facts.unknownArch;
+  return details;
+}
+
+function dhcpFormat(message: (facts: EventFacts) => string): EventFormat {
+  return { message, details: dhcpDetails };
+}
+
+/** The messages of DHCP events; `quantity` is what each says it is. */
+export const DHCP_EVENT = {
+  offered: dhcpFormat((facts) => `offered ${facts.ip}`),
+  offeredAgain: dhcpFormat((facts) => `retried DISCOVER: offered ${facts.ip} again`),
+  /** quantity: the lease time in seconds. */
+  ackSelecting: dhcpFormat((facts) => `selecting: leased ${facts.ip} for ${facts.quantity}s`),
+  ackInitReboot: dhcpFormat((facts) => `init-reboot: leased ${facts.ip} for ${facts.quantity}s`),
+  ackRenewing: dhcpFormat((facts) => `renewing: renewed ${facts.ip} for ${facts.quantity}s`),
+  ackRebinding: dhcpFormat((facts) => `rebinding: renewed ${facts.ip} for ${facts.quantity}s`),
+  /** quantity: the server id the client chose. */
+  otherServer: dhcpFormat((facts) => `REQUEST for server ${formatIpv4(facts.quantity)}, not this one`),
+  /** quantity: how long the address is kept out of the pool, in seconds. */
+  declined: dhcpFormat((facts) => `client found ${facts.ip} already in use on the network; kept out of the pool for ${facts.quantity}s`),
+  released: dhcpFormat((facts) => `released ${facts.ip}`),
+  informed: dhcpFormat((facts) => `INFORM from ${facts.ip} answered`),
+  proxyNothingToBoot: dhcpFormat(() => 'PXE client with nothing to boot (no host entry and no default profile, or no loader for its firmware)'),
+  proxyOffer: dhcpFormat((facts) => `proxy offer: boot file ${facts.bootFile}`),
+  /** quantity: the boot-server port. */
+  proxyAck: dhcpFormat((facts) => `boot server (port ${facts.quantity}) ack: boot file ${facts.bootFile}`),
+} as const;
+
+/** A message made for one event (NAK, pool exhausted): rare, so its text may be kept as it is. */
+export function dhcpMessage(text: string): EventFormat {
+  return dhcpFormat(() => text);
 }
 
 export interface Exchange {

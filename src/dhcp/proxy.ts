@@ -21,7 +21,7 @@ import { BootOp, MessageType } from './codec/constants.js';
 import { Option, readOption } from './codec/options.js';
 import { clientMac, messageTypeOf, type DhcpPacket } from './codec/packet.js';
 import { clientFactsOf } from './client-facts.js';
-import { dropped, emptyExchange, type Exchange } from './exchange.js';
+import { DHCP_EVENT, dropped, emptyExchange, type Exchange, type ExchangeEvent } from './exchange.js';
 import { buildReply } from './reply.js';
 import { firmwareLabel } from './server.js';
 import { chooseDestination } from './transmit.js';
@@ -66,9 +66,12 @@ export class ProxyServer {
     // right for an address offer but would make iPXE ignore this one.
     const decision = decided === null ? null : { ...decided, vendorClassReply: decided.vendorClassReply ?? 'PXEClient' as const };
     const host = config.hostsByMac.get(mac) ?? null;
-    const details = { mac, ip: null as string | null, host: host?.name ?? null, firmware: firmwareLabel(identity), bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null };
+    const event = (kind: ExchangeEvent['kind'], outcome: ExchangeEvent['outcome'], format: ExchangeEvent['format'], ip: number | null, quantity = 0): ExchangeEvent => ({
+      kind, outcome, format, mac, ip, host: host?.name ?? null, firmware: firmwareLabel(identity),
+      bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null, decided: true, unknownArch: null, quantity,
+    });
     if (decision === null || decision.bootFile === null) {
-      return dropped('proxy-no-boot-file', { kind: 'dhcp.ignored', outcome: 'harmless', message: 'PXE client with nothing to boot (no host entry and no default profile, or no loader for its firmware)', mac, ip: null, host: host?.name ?? null, details });
+      return dropped('proxy-no-boot-file', event('dhcp.ignored', 'harmless', DHCP_EVENT.proxyNothingToBoot, null));
     }
     const serverId = config.server.address;
     const exchange = emptyExchange();
@@ -89,7 +92,7 @@ export class ProxyServer {
       const reply = buildReply({ request: packet, type: MessageType.Offer, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision });
       this.remember(mac, decision, arrival.now);
       exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Offer, { server: config.dhcp.port, client: config.dhcp.clientPort }) });
-      exchange.event = { kind: 'dhcp.proxy', outcome: 'ok', message: `proxy offer: boot file ${decision.bootFile}`, mac, ip: null, host: host?.name ?? null, details };
+      exchange.event = event('dhcp.proxy', 'ok', DHCP_EVENT.proxyOffer, null);
       return exchange;
     }
 
@@ -97,8 +100,7 @@ export class ProxyServer {
     const reply = buildReply({ request: packet, type: MessageType.Ack, serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision });
     const to = arrival.source.address !== 0 ? arrival.source.address : packet.ciaddr;
     exchange.replies.push({ packet: reply, destination: { address: to, port: arrival.source.port, delivery: 'client-address' } });
-    details.ip = formatIpv4(to);
-    exchange.event = { kind: 'dhcp.proxy', outcome: 'ok', message: `boot server (port ${config.dhcp.proxyPort}) ack: boot file ${decision.bootFile}`, mac, ip: formatIpv4(to), host: host?.name ?? null, details };
+    exchange.event = event('dhcp.proxy', 'ok', DHCP_EVENT.proxyAck, to, config.dhcp.proxyPort);
     exchange.completed = { mac, ip: formatIpv4(to), host: host?.name ?? null, firmware: firmwareLabel(identity), bootFile: decision.bootFile, reason: decision.reason };
     exchange.handed = decision;
     exchange.handedXid = packet.xid;

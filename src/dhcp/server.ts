@@ -14,7 +14,7 @@ import { BootOp, MessageType, messageTypeName } from './codec/constants.js';
 import { Option, readOption } from './codec/options.js';
 import { clientMac, messageTypeOf, type DhcpPacket } from './codec/packet.js';
 import { clientFactsOf } from './client-facts.js';
-import { dropped, emptyExchange, type Exchange, type ExchangeEvent } from './exchange.js';
+import { DHCP_EVENT, dhcpMessage, dropped, emptyExchange, type Exchange, type ExchangeEvent } from './exchange.js';
 import { LeaseTable, type Lease, type LeaseMeta } from './leases/lease-table.js';
 import type { AddressPool } from './leases/pool.js';
 import { buildReply } from './reply.js';
@@ -100,7 +100,7 @@ export class DhcpServer {
       else address = this.table.allocate(pool, now);
     }
     if (address === null) {
-      const exchange = dropped('pool-exhausted', this.event('dhcp.ignored', 'failure', `no free address in ${formatIpv4(pool.cidr.network)}/${pool.cidr.prefixLength} for ${mac}`, mac, null, host, identity));
+      const exchange = dropped('pool-exhausted', this.event('dhcp.ignored', 'failure', dhcpMessage(`no free address in ${formatIpv4(pool.cidr.network)}/${pool.cidr.prefixLength} for ${mac}`), mac, null, host, identity));
       exchange.warning = { message: 'DHCP pool exhausted: DISCOVER not answered', fields: { mac, subnet: `${formatIpv4(pool.cidr.network)}/${pool.cidr.prefixLength}`, poolSize: pool.size } };
       return exchange;
     }
@@ -114,8 +114,7 @@ export class DhcpServer {
     });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Offer, this.ports()) });
-    const ipText = formatIpv4(address);
-    exchange.event = this.event('dhcp.offer', retried ? 'harmless' : 'ok', retried ? `retried DISCOVER: offered ${ipText} again` : `offered ${ipText}`, mac, ipText, host, identity, decision);
+    exchange.event = this.event('dhcp.offer', retried ? 'harmless' : 'ok', retried ? DHCP_EVENT.offeredAgain : DHCP_EVENT.offered, mac, address, host, identity, decision);
     if (evicted !== null) exchange.persistLater.push({ ...LeaseTable.recordOf(evicted), state: 'released', expiresAt: now });
     return exchange;
   }
@@ -138,7 +137,7 @@ export class DhcpServer {
         // RFC 2131 §4.3.2: the client chose another server's offer; our hold on an address for it can go.
         const lease = this.table.leaseOf(mac);
         if (lease !== null && lease.state === 'offered' && lease.boundUntil === null) this.table.release(mac, now);
-        return dropped('other-server', this.event('dhcp.ignored', 'harmless', `REQUEST for server ${formatIpv4(serverIdOption)}, not this one`, mac, null, null, null));
+        return dropped('other-server', this.event('dhcp.ignored', 'harmless', DHCP_EVENT.otherServer, mac, null, null, null, null, serverIdOption));
       }
       phase = 'selecting';
       address = requested ?? packet.ciaddr;
@@ -181,11 +180,9 @@ export class DhcpServer {
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Ack, this.ports()) });
     exchange.mustPersist.push(LeaseTable.recordOf(lease));
     exchange.rollback = () => this.table.restore(previous, mac, address);
-    const renewal = phase === 'renewing' || phase === 'rebinding';
-    const ipText = formatIpv4(address);
-    exchange.event = this.event('dhcp.ack', 'ok', `${phase}: ${renewal ? 'renewed' : 'leased'} ${ipText} for ${config.dhcp.leaseTimeS}s`, mac, ipText, host, identity, decision);
+    exchange.event = this.event('dhcp.ack', 'ok', ACK_EVENT[phase], mac, address, host, identity, decision, config.dhcp.leaseTimeS);
     exchange.completed = {
-      mac, ip: ipText, host: host?.name ?? null, firmware: lease.firmware ?? firmwareLabel(identity),
+      mac, ip: formatIpv4(address), host: host?.name ?? null, firmware: lease.firmware ?? firmwareLabel(identity),
       bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null,
     };
     exchange.handed = decision;
@@ -202,7 +199,7 @@ export class DhcpServer {
     const reply = buildReply({ request: packet, type: MessageType.Nak, serverId: this.serverId, yiaddr: 0, leaseTimeS: null, subnet: null, decision: null, message: why });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Nak, this.ports()) });
-    exchange.event = this.event('dhcp.nak', 'failure', `NAK for ${formatIpv4(address)}: ${why}`, mac, formatIpv4(address), host, identity);
+    exchange.event = this.event('dhcp.nak', 'failure', dhcpMessage(`NAK for ${formatIpv4(address)}: ${why}`), mac, address, host, identity);
     return exchange;
   }
 
@@ -219,7 +216,7 @@ export class DhcpServer {
     const exchange = emptyExchange();
     exchange.persistLater.push(record);
     const host = this.config().hostsByMac.get(mac) ?? null;
-    exchange.event = this.event('dhcp.decline', 'failure', `client found ${formatIpv4(address)} already in use on the network; kept out of the pool for ${this.config().dhcp.declineHoldS}s`, mac, formatIpv4(address), host, null);
+    exchange.event = this.event('dhcp.decline', 'failure', DHCP_EVENT.declined, mac, address, host, null, null, this.config().dhcp.declineHoldS);
     exchange.warning = { message: 'DHCP address conflict: a client declined its address (another machine uses it without a lease?)', fields: { mac, ip: formatIpv4(address) } };
     return exchange;
   }
@@ -248,7 +245,7 @@ export class DhcpServer {
     const exchange = emptyExchange();
     exchange.persistLater.push(LeaseTable.recordOf(lease));
     const host = this.config().hostsByMac.get(mac) ?? null;
-    exchange.event = this.event('dhcp.release', 'ok', `released ${formatIpv4(lease.ip)}`, mac, formatIpv4(lease.ip), host, null);
+    exchange.event = this.event('dhcp.release', 'ok', DHCP_EVENT.released, mac, lease.ip, host, null);
     return exchange;
   }
 
@@ -264,7 +261,7 @@ export class DhcpServer {
     });
     const exchange = emptyExchange();
     exchange.replies.push({ packet: reply, destination: chooseDestination(packet, MessageType.Ack, this.ports()) });
-    exchange.event = this.event('dhcp.inform', 'ok', `INFORM from ${formatIpv4(packet.ciaddr)} answered`, mac, formatIpv4(packet.ciaddr), host, identity, decision);
+    exchange.event = this.event('dhcp.inform', 'ok', DHCP_EVENT.informed, mac, packet.ciaddr, host, identity, decision);
     exchange.handed = decision;
     exchange.handedXid = packet.xid;
     return exchange;
@@ -275,17 +272,23 @@ export class DhcpServer {
     return { server: dhcp.port, client: dhcp.clientPort };
   }
 
-  private event(kind: ExchangeEvent['kind'], outcome: ExchangeEvent['outcome'], message: string, mac: string, ip: string | null, host: HostConfig | null, identity: ClientIdentity | null, decision: BootDecision | null = null): ExchangeEvent {
-    const hostName = host?.name ?? null;
-    const details: Record<string, unknown> = { mac, ip, host: hostName, firmware: identity === null ? null : firmwareLabel(identity) };
-    if (decision !== null) {
-      details.bootFile = decision.bootFile;
-      details.reason = decision.reason;
-    }
-    if (identity?.unknownArch) details.unknownArch = identity.archCode;
-    return { kind, outcome, message, mac, ip, host: hostName, details };
+  /** The exchange's event as facts (no strings built: see exchange.ts); `quantity` is the number its format quotes. */
+  private event(kind: ExchangeEvent['kind'], outcome: ExchangeEvent['outcome'], format: ExchangeEvent['format'], mac: string, ip: number | null, host: HostConfig | null, identity: ClientIdentity | null, decision: BootDecision | null = null, quantity = 0): ExchangeEvent {
+    return {
+      kind, outcome, format, mac, ip, host: host?.name ?? null, firmware: identity === null ? null : firmwareLabel(identity),
+      bootFile: decision?.bootFile ?? null, reason: decision?.reason ?? null, decided: decision !== null,
+      unknownArch: identity?.unknownArch ? identity.archCode : null, quantity,
+    };
   }
 }
+
+/** The ACK's message by the client's state (RFC 2131 §4.3.2). */
+const ACK_EVENT = {
+  'selecting': DHCP_EVENT.ackSelecting,
+  'init-reboot': DHCP_EVENT.ackInitReboot,
+  'renewing': DHCP_EVENT.ackRenewing,
+  'rebinding': DHCP_EVENT.ackRebinding,
+} as const;
 
 /** The lease is a binding still in force (bound, or an offer standing on one), not a bare offer or a released one. */
 function holdsBinding(lease: Lease, now: number): boolean {
@@ -293,9 +296,22 @@ function holdsBinding(lease: Lease, now: number): boolean {
   return lease.state === 'bound' || lease.boundUntil !== null;
 }
 
+/** Labels made once per firmware kind: they are kept in leases and events, so one string each rather than one per packet. */
+const IPXE_LABELS = new Map<string, string>();
+const HTTP_LABELS = new Map<string, string>();
+
+function labelOnce(labels: Map<string, string>, firmware: string, stage: string): string {
+  let label = labels.get(firmware);
+  if (label === undefined) {
+    label = `${firmware} ${stage}`;
+    labels.set(firmware, label);
+  }
+  return label;
+}
+
 /** `bios`, `uefi-x64 ipxe`, `uefi-x64 http`: firmware and stage in one word for logs and leases. */
 export function firmwareLabel(identity: ClientIdentity): string {
   if (!identity.isPxe) return 'os';
-  if (identity.stage === 'ipxe') return `${identity.firmware} ipxe`;
-  return identity.httpBoot ? `${identity.firmware} http` : identity.firmware;
+  if (identity.stage === 'ipxe') return labelOnce(IPXE_LABELS, identity.firmware, 'ipxe');
+  return identity.httpBoot ? labelOnce(HTTP_LABELS, identity.firmware, 'http') : identity.firmware;
 }

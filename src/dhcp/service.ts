@@ -342,9 +342,9 @@ class DhcpService implements Service {
   /** Records the exchange's event, with a note on what the lease file did to it. */
   private recordEvent(exchange: Exchange, note: string | null, outcome?: 'failure'): void {
     if (exchange.event === null) return;
-    const { kind, message, mac, ip, host, details } = exchange.event;
-    this.context.events.record({ kind, outcome: outcome ?? exchange.event.outcome, message: note === null ? message : `${message} (${note})`, mac, ip, host, details });
-    if (details.unknownArch !== undefined) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac, arch: details.unknownArch });
+    const event = exchange.event;
+    this.context.events.recordClient(event, note, outcome ?? event.outcome);
+    if (event.unknownArch !== null) this.warnRateLimited('client sent an unknown option 93 architecture; treated as BIOS', { mac: event.mac, arch: event.unknownArch });
   }
 
   /**

@@ -12,7 +12,7 @@ import type { Config, HostConfig } from '../../config/types.js';
 import { NetbootError } from '../../errors.js';
 import { formatIpv4, parseIpv4 } from '../../net/ipv4.js';
 import { parseMac } from '../../net/mac.js';
-import { DEFAULT_EVENT_CAPACITY, type BootEvent } from '../../runtime/events.js';
+import { DEFAULT_EVENT_CAPACITY } from '../../runtime/events.js';
 import type { LeaseInfo } from '../../runtime/lease-view.js';
 import type { ServiceContext } from '../../supervisor/service.js';
 import { checkBearer } from '../auth.js';
@@ -41,8 +41,7 @@ function bootOnceState(context: ServiceContext, host: HostConfig): { bootOnce: '
 function listHosts(context: ServiceContext, config: Config) {
   const leaseByMac = new Map<string, LeaseInfo>();
   for (const lease of context.leases().list()) leaseByMac.set(lease.mac, lease);
-  const lastEventByMac = new Map<string, BootEvent>();
-  for (const event of context.events.list()) if (event.mac !== null) lastEventByMac.set(event.mac, event);
+  const lastEventByMac = context.events.latestByMac();
   const doneAtByHost = new Map(context.bootOnce.list().map((record) => [record.host, record.doneAt]));
   return config.hosts.map((host) => {
     const lease = leaseByMac.get(host.mac) ?? null;

@@ -7,6 +7,7 @@ import type { Exchange } from '../../../src/dhcp/exchange.js';
 import { ProxyServer } from '../../../src/dhcp/proxy.js';
 import { DHCP_LATE_RELEASE_MS } from '../../../src/dhcp/service.js';
 import { formatIpv4 } from '../../../src/net/ipv4.js';
+import { EventLog } from '../../../src/runtime/events.js';
 import { clientPacket, discover, ip, request } from './helpers.js';
 import { Lab, labConfig, LAB_YAML } from './lab.js';
 
@@ -447,7 +448,9 @@ describe('boot options from the policy', () => {
 
   it('logs an unknown architecture instead of crashing', () => {
     const lab = new Lab();
-    expect(lab.handle(discover('52:54:00:aa:00:01', { arch: 42 })).event?.details.unknownArch).toBe(42);
+    const events = new EventLog();
+    events.recordClient(lab.handle(discover('52:54:00:aa:00:01', { arch: 42 })).event!);
+    expect(events.list()[0]!.details!.unknownArch).toBe(42);
   });
 
   it('an iPXE on a pxelinux profile is handed pxelinux, not its script', () => {
