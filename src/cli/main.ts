@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --no-parallel-scavenge
 /** The `netboot` executable: runs the command line and exits with its code (docs/cli.md). `serve` keeps running. */
 import { ExitCode } from './exit-codes.js';
 import { main } from './dispatch.js';
