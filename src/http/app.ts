@@ -120,9 +120,8 @@ export function buildHttpApp(context: ServiceContext, options: HttpAppOptions = 
     // Our own log lines name the fields an admin greps for; fastify's per-request
     // lines would double the log volume of a boot storm for nothing.
     logController: new LogController({ disableRequestLogging: true }),
-    requestTimeout: timeouts.requestTimeoutMs,
-    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
-    connectionTimeout: timeouts.idleSocketTimeoutMs,
+    // No requestTimeout/keepAliveTimeout/connectionTimeout here: fastify does not apply them to a
+    // serverFactory's server; applyTimeouts() below sets them on it.
     // Node checks the headers and request timeouts only this often (default 30 s).
     serverFactory: (handler) => createServer({ connectionsCheckingInterval: CONNECTION_CHECK_INTERVAL_MS }, (request, response) => {
       if (!answerUnroutable(request, response)) handler(request, response);

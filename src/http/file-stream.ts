@@ -163,7 +163,8 @@ export function streamFile(res: ServerResponse, fd: number, start: number, lengt
     };
 
     activeDownloads++;
-    if (res.destroyed) {
+    // Gone while the caller looked at the disk (the response, or already its socket): nothing to pump.
+    if (res.destroyed || res.socket?.destroyed === true) {
       end('aborted');
       return;
     }

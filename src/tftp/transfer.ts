@@ -280,7 +280,8 @@ export class Transfer {
       // EDK2 (OVMF, most UEFI) asks with `tsize 0`, reads the size from our
       // OACK, then aborts with an ERROR and asks again for real.
       const probe = this.state === 'oack' && this.options.tsizeRequested;
-      this.finish(probe ? 'size-probe' : 'failed', probe ? null : `client error ${code}: ${text}`, false, probe ? null : 'client-error');
+      if (probe) this.finish('size-probe', null);
+      else this.finish('failed', `client error ${code}: ${text}`, false, 'client-error');
     } else {
       this.options.onMalformed?.('unexpected-opcode');
     }
@@ -411,6 +412,9 @@ export class Transfer {
     this.finish('failed', `socket error: ${error.message}`, false, 'socket-error');
   };
 
+  // A failure always says which kind it is (the rate-limited warn line groups by it): the compiler checks it.
+  private finish(outcome: 'failed', reason: string, finalAckMissing: false, failure: TransferFailureKind): void;
+  private finish(outcome: Exclude<TransferOutcome, 'failed'>, reason: string | null, finalAckMissing?: boolean): void;
   private finish(outcome: TransferOutcome, reason: string | null, finalAckMissing = false, failure: TransferFailureKind | null = null): void {
     if (this.state === 'finished') return;
     this.state = 'finished';

@@ -129,13 +129,12 @@ export function registerFileRoutes(app: FastifyInstance, context: ServiceContext
     reply.hijack();
     const res = reply.raw;
     const progress = tracker.begin(request, res, { file, bytes: answer.length, range: answer.status === 206 ? answer.headers['content-range'] ?? null : null });
-    if (res.destroyed || request.raw.socket?.destroyed === true) {
-      // Gone while we looked at the disk (the tracker has recorded it): nothing to pump.
-      close(fd, () => undefined);
-      return reply;
+    if (!res.destroyed) res.writeHead(answer.status, answer.headers);
+    // streamFile closes the descriptor whatever happens, also when the client is already gone (the tracker records that).
+    const outcome = await streamFile(res, fd, answer.start, answer.length, progress);
+    if (outcome === 'read-error') {
+      context.log.warn({ client: request.ip, file, sent: progress.sent, bytes: answer.length }, 'HTTP download cut short: the file could not be read (changed or removed while being sent?)');
     }
-    res.writeHead(answer.status, answer.headers);
-    await streamFile(res, fd, answer.start, answer.length, progress);
     return reply;
   };
 

@@ -15,7 +15,8 @@ describe('idle trim: when a full collection runs', () => {
     { name: 'busy, then quiet: trims once after the quiet seconds', samples: [0.9, ...quiet(10)], trims: [1 + QUIET_SECONDS_BEFORE_TRIM] },
     { name: 'one quiet second short: waits', samples: [0.5, ...quiet(QUIET_SECONDS_BEFORE_TRIM - 1)], trims: [] },
     { name: 'a busy second resets the quiet run', samples: [0.9, ...quiet(3), 0.5, ...quiet(QUIET_SECONDS_BEFORE_TRIM)], trims: [5 + QUIET_SECONDS_BEFORE_TRIM] },
-    { name: 'a middling second (neither busy nor quiet) resets the run but does not arm', samples: [...quiet(3), 0.1, ...quiet(10)], trims: [] },
+    { name: 'a middling second (neither busy nor quiet) resets the quiet run', samples: [0.9, ...quiet(3), 0.1, ...quiet(QUIET_SECONDS_BEFORE_TRIM)], trims: [5 + QUIET_SECONDS_BEFORE_TRIM] },
+    { name: 'a middling second does not arm a trim', samples: [...quiet(3), 0.1, ...quiet(10)], trims: [] },
     { name: 'two bursts: two trims', samples: [0.9, ...quiet(6), 0.9, ...quiet(6)], trims: [6, 13] },
   ])('$name', ({ samples, trims }) => {
     expect(trimsFor(samples)).toEqual(trims);
