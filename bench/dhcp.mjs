@@ -24,6 +24,7 @@
  *   BENCH_DHCP_RATES=2000,12000   only these offered rates, once each (no ramp, no latency probe)
  *   BENCH_DHCP_SERVERS=netboot,kea-dhcp4   only these servers (also for the full run)
  *   BENCH_DHCP_CPU_PROF=DIR   netboot runs with --cpu-prof, profiles written to DIR
+ *   BENCH_NODE_FLAGS='…'      Node flags for netboot instead of src/runtime/node-flags.ts's ('' for none)
  * Every run reports the server's CPU time per completed exchange (µs/DORA),
  * which on a shared machine is steadier than the rate itself.
  */
@@ -37,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 // netboot runs with the V8 flags its executable uses (src/runtime/node-flags.ts), so this measures what admins run.
-const { NODE_FLAGS } = await import(join(root, 'dist', 'runtime', 'node-flags.js'));
+const NODE_FLAGS = (await import(join(root, 'dist', 'runtime', 'node-flags.js'))).benchNodeFlags();
 
 if (process.argv[2] === '--latency-client') {
   await latencyClient(Number(process.argv[3]), process.argv[4], process.argv[5]);

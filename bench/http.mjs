@@ -200,7 +200,7 @@ function curlHead(url) {
 
 async function startNetboot(dir) {
   // With the V8 flags the netboot executable uses (src/runtime/node-flags.ts): measure what admins run.
-  const { NODE_FLAGS } = await import('../dist/runtime/node-flags.js');
+  const NODE_FLAGS = (await import('../dist/runtime/node-flags.js')).benchNodeFlags();
   const child = spawn(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let out = '';

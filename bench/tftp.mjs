@@ -12,6 +12,7 @@
  *   TFTP_BENCH_STORMS=50,200 concurrent clients per storm
  *   TFTP_BENCH_FILE_MB=32    file size for every case
  *   TFTP_BENCH_SERVERS=netboot,tftpd-hpa,atftpd,dnsmasq
+ *   BENCH_NODE_FLAGS='…'     Node flags for netboot instead of src/runtime/node-flags.ts's ('' for none)
  *   TFTP_BENCH_PIN=0         single-client runs unpinned (default: server on CPU 0, client on CPU 1)
  *   ATFTPD=/path/to/atftpd   (default: /tmp/atftpd-x/root/usr/sbin/atftpd, or
  *                             fetched with `apt-get download atftpd` + `dpkg -x`)
@@ -56,7 +57,7 @@ if (!existsSync(join(repo, 'dist', 'tftp', 'service.js'))) {
   process.exit(2);
 }
 // netboot runs with the V8 flags its executable uses (src/runtime/node-flags.ts), so this measures what admins run.
-const { NODE_FLAGS } = await import(join(repo, 'dist', 'runtime', 'node-flags.js'));
+const NODE_FLAGS = (await import(join(repo, 'dist', 'runtime', 'node-flags.js'))).benchNodeFlags();
 if (!hasProgram('atftp')) {
   console.error('bench/tftp.mjs: needs the atftp client (apt-get install atftp)');
   process.exit(2);

@@ -20,5 +20,18 @@
  * lost 0.51-0.88% against 0.87-1.34%, helper-thread CPU 12-15% of a core
  * against 15-20%; a 50-client TFTP storm finished in 11.7-11.9 s against
  * 12.1-12.4 s, with less CPU and the same RSS.
+ *
+ * Each A/B above is the benchmark run with BENCH_NODE_FLAGS (below) set to
+ * the flags without the one measured, alternated with a run without it.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-parallel-scavenge'];
+
+/**
+ * The flags a benchmark starts netboot with: NODE_FLAGS, unless
+ * BENCH_NODE_FLAGS is set (space-separated, empty for none) to compare
+ * flags side by side, as the figures above were measured.
+ */
+export function benchNodeFlags(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const override = env.BENCH_NODE_FLAGS;
+  return override === undefined ? NODE_FLAGS : override.split(/\s+/).filter((flag) => flag !== '');
+}

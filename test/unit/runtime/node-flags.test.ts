@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from '../../../src/runtime/node-flags.js';
+import { benchNodeFlags, NODE_FLAGS } from '../../../src/runtime/node-flags.js';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
 const read = (path: string): string => readFileSync(join(repo, path), 'utf8');
@@ -29,5 +29,16 @@ describe('the V8 flags netboot runs with', () => {
     const [interpreter, ...rest] = shebang.slice(2).split(' ');
     const out = execFileSync(interpreter!, [rest.join(' '), '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], { encoding: 'utf8' });
     expect((JSON.parse(out) as string[]).slice(0, NODE_FLAGS.length)).toEqual([...NODE_FLAGS]);
+  });
+});
+
+describe('benchNodeFlags', () => {
+  it.each([
+    [undefined, [...NODE_FLAGS]],
+    ['', []],
+    ['--max-semi-space-size=1', ['--max-semi-space-size=1']],
+    ['  --a   --b ', ['--a', '--b']],
+  ])('BENCH_NODE_FLAGS=%j gives %j', (value, expected) => {
+    expect(benchNodeFlags(value === undefined ? {} : { BENCH_NODE_FLAGS: value })).toEqual(expected);
   });
 });
